@@ -1,0 +1,97 @@
+package updater
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// tufFetcher is go-tuf's Fetcher on tufpip's HTTP client. go-tuf has no
+// context, so the epoch sets ctx before each call it makes under its lock.
+// It also remembers which role was requested last, so that a verification
+// failure can name the role.
+type tufFetcher struct {
+	client *http.Client
+
+	mu       sync.Mutex
+	ctx      context.Context
+	lastRole string
+
+	bytes    atomic.Int64
+	requests atomic.Int64
+}
+
+func (f *tufFetcher) setContext(ctx context.Context) {
+	f.mu.Lock()
+	f.ctx = ctx
+	f.mu.Unlock()
+}
+
+func (f *tufFetcher) role() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastRole
+}
+
+// roleFromURL turns ".../7.bins-3f.json" or ".../timestamp.json" into the
+// role name.
+func roleFromURL(u string) string {
+	base := path.Base(u)
+	if p, err := url.PathUnescape(base); err == nil {
+		base = p
+	}
+	base = strings.TrimSuffix(base, ".json")
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		if _, err := strconv.ParseInt(base[:i], 10, 64); err == nil {
+			base = base[i+1:]
+		}
+	}
+	return base
+}
+
+func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Duration) ([]byte, error) {
+	f.mu.Lock()
+	ctx := f.ctx
+	f.lastRole = roleFromURL(urlPath)
+	f.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	f.requests.Add(1)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, urlPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, &NetworkError{URL: urlPath, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// go-tuf needs ErrDownloadHTTP to recognise the 404 that ends the
+		// root probe.
+		return nil, &metadata.ErrDownloadHTTP{StatusCode: resp.StatusCode, URL: urlPath}
+	}
+	if resp.ContentLength > maxLength {
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", urlPath, resp.ContentLength, maxLength)}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxLength+1))
+	f.bytes.Add(int64(len(data)))
+	if err != nil {
+		return nil, &NetworkError{URL: urlPath, Err: err}
+	}
+	if int64(len(data)) > maxLength {
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the allowed %d bytes (endless data?)", urlPath, maxLength)}
+	}
+	return data, nil
+}

@@ -1,0 +1,414 @@
+// Package updater is tufpip's only door to go-tuf: it bootstraps trust in
+// a repository's root, runs the TUF client workflow, looks up signed
+// target info (hash bins included) and verifies artifacts as they stream.
+//
+// go-tuf's Updater is not safe for concurrent use, refreshes only once and
+// fixes its reference time when created. This package wraps it in epochs:
+// one Updater, one Refresh, then read-only lookups under a mutex, replaced
+// by a new epoch when the freshness window passes or the timestamp nears
+// expiry.
+package updater
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	tufupdater "github.com/theupdateframework/go-tuf/v2/metadata/updater"
+	"golang.org/x/sync/singleflight"
+)
+
+// Limits bound what a repository may make us download and walk.
+type Limits struct {
+	RootMaxLength      int64
+	TimestampMaxLength int64
+	SnapshotMaxLength  int64
+	TargetsMaxLength   int64
+	MaxRootRotations   int64
+	MaxDelegations     int
+}
+
+// DefaultLimits suit PEP 458 at PyPI scale: a 16,384-bin snapshot is
+// about 0.85 MB.
+func DefaultLimits() Limits {
+	return Limits{
+		RootMaxLength:      512 << 10,
+		TimestampMaxLength: 16 << 10,
+		SnapshotMaxLength:  4 << 20,
+		TargetsMaxLength:   8 << 20,
+		MaxRootRotations:   256,
+		MaxDelegations:     32,
+	}
+}
+
+// Config describes one repository and how to trust it.
+type Config struct {
+	// MetadataURL is where the repository publishes TUF metadata.
+	MetadataURL string
+	// MetadataDir holds the trusted metadata between runs, under
+	// unversioned names (root.json, timestamp.json, ...).
+	MetadataDir string
+	// BootstrapRoot is the root to start from when MetadataDir holds none
+	// (or an older one): shipped, embedded or trusted on first use.
+	BootstrapRoot []byte
+	// HTTPClient fetches metadata; NewHTTPClient's by default.
+	HTTPClient *http.Client
+	// Window is how long trusted metadata is reused before the repository
+	// is asked again. Within it, a new process answers lookups from the
+	// verified files in MetadataDir without re-reading the snapshot; an
+	// in-process epoch is reused. 0 disables reuse across processes (an
+	// in-process epoch then lives until Refresh or near expiry).
+	Window time.Duration
+	// ExpiryMargin: an epoch whose earliest expiry is closer than this is
+	// replaced. Default 1 minute.
+	ExpiryMargin time.Duration
+	// Offline answers only from MetadataDir, never the network; expired
+	// metadata is still refused.
+	Offline bool
+	// Now is the clock; time.Now by default (see ClockFromEnv).
+	Now func() time.Time
+	// Lock serializes refreshes across processes sharing MetadataDir.
+	Lock   func(ctx context.Context) (unlock func() error, err error)
+	Limits Limits
+	Logger *slog.Logger
+}
+
+// Updater answers "what did the repository sign for this path?". It is
+// safe for concurrent use.
+type Updater struct {
+	cfg Config
+
+	mu  sync.Mutex
+	cur *epoch
+
+	sf singleflight.Group
+}
+
+// New checks cfg and returns an Updater. It does no network I/O.
+func New(cfg Config) (*Updater, error) {
+	if cfg.MetadataURL == "" {
+		return nil, errors.New("no metadata URL configured")
+	}
+	if !strings.HasSuffix(cfg.MetadataURL, "/") {
+		cfg.MetadataURL += "/"
+	}
+	if cfg.MetadataDir == "" {
+		return nil, errors.New("no metadata directory configured")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = NewHTTPClient(HTTPOptions{Logger: cfg.Logger})
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ExpiryMargin == 0 {
+		cfg.ExpiryMargin = time.Minute
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.MetadataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating metadata directory: %w", err)
+	}
+	return &Updater{cfg: cfg}, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (u *Updater) Config() Config { return u.cfg }
+
+// ClockFromEnv returns time.Now, unless FAKETIME is set: libfaketime
+// fakes the clock through libc, which Go bypasses, so then "now" is read
+// from `date +%s`, which does go through libc.
+func ClockFromEnv() func() time.Time {
+	if os.Getenv("FAKETIME") == "" {
+		return time.Now
+	}
+	return func() time.Time {
+		out, err := exec.Command("date", "+%s").Output()
+		if err != nil {
+			return time.Now()
+		}
+		s, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			return time.Now()
+		}
+		return time.Unix(s, 0)
+	}
+}
+
+// Refresh runs the full TUF client workflow now (root rotation,
+// timestamp, snapshot, targets) and makes the result the current epoch.
+func (u *Updater) Refresh(ctx context.Context) error {
+	if u.cfg.Offline {
+		_, err := u.loadDiskEpoch(ctx, true)
+		return err
+	}
+	_, err := u.refresh(ctx)
+	return err
+}
+
+func (u *Updater) refresh(ctx context.Context) (*epoch, error) {
+	v, err, _ := u.sf.Do("\x00refresh", func() (any, error) {
+		e, err := u.newOnlineEpoch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		u.mu.Lock()
+		u.cur = e
+		u.mu.Unlock()
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*epoch), nil
+}
+
+// current returns an epoch that may be used now, building one if needed.
+func (u *Updater) current(ctx context.Context) (*epoch, error) {
+	now := u.cfg.Now()
+	u.mu.Lock()
+	e := u.cur
+	u.mu.Unlock()
+	if e != nil && e.usable(now, u.cfg) {
+		return e, nil
+	}
+	if u.cfg.Offline {
+		return u.loadDiskEpoch(ctx, true)
+	}
+	if e == nil && u.cfg.Window > 0 {
+		if de, err := u.loadDiskEpoch(ctx, false); err == nil {
+			return de, nil
+		} else {
+			u.cfg.Logger.Debug("cached metadata not reusable, refreshing", "reason", err)
+		}
+	}
+	return u.refresh(ctx)
+}
+
+// Target returns what the repository signed for targetPath. Errors:
+// ErrNotSigned (wrapped) when no role lists it; *MetadataError when the
+// metadata fails verification; *NetworkError when the repository cannot
+// be reached.
+func (u *Updater) Target(ctx context.Context, targetPath string) (TargetInfo, error) {
+	if err := ValidTargetPath(targetPath); err != nil {
+		return TargetInfo{}, fmt.Errorf("%q: %w: %v", targetPath, ErrNotSigned, err)
+	}
+	e, err := u.current(ctx)
+	if err != nil {
+		return TargetInfo{}, err
+	}
+	ti, err := e.lookup(ctx, targetPath)
+	var stale *staleError
+	if errors.As(err, &stale) && !u.cfg.Offline {
+		// The disk epoch could not answer (a bin not cached or out of
+		// date): do the full workflow once.
+		u.cfg.Logger.Debug("cached metadata incomplete, refreshing", "reason", err)
+		if e, err = u.refresh(ctx); err != nil {
+			return TargetInfo{}, err
+		}
+		ti, err = e.lookup(ctx, targetPath)
+	}
+	return ti, err
+}
+
+// Status describes the trusted metadata of the current epoch, building
+// one if there is none.
+func (u *Updater) Status(ctx context.Context) (Status, error) {
+	e, err := u.current(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	return e.status, nil
+}
+
+// FetchStats reports what the current epoch fetched.
+func (u *Updater) FetchStats() (requests, bytes int64) {
+	u.mu.Lock()
+	e := u.cur
+	u.mu.Unlock()
+	if e == nil || e.fetcher == nil {
+		return 0, 0
+	}
+	return e.fetcher.requests.Load(), e.fetcher.bytes.Load()
+}
+
+// RoleStatus is one role's trusted version and expiry.
+type RoleStatus struct {
+	Version   int64     `json:"version"`
+	Expires   time.Time `json:"expires"`
+	Keys      int       `json:"keys,omitempty"`
+	Threshold int       `json:"threshold,omitempty"`
+}
+
+// Status summarises the trusted metadata.
+type Status struct {
+	MetadataURL string                `json:"metadata_url"`
+	Roles       map[string]RoleStatus `json:"roles"`
+	Bins        int                   `json:"bins"`
+	// ConsistentSnapshot is the root's flag: metadata and (generic TUF)
+	// targets are fetched under versioned or hash-prefixed names.
+	ConsistentSnapshot bool `json:"consistent_snapshot"`
+	BinPrefix   string                `json:"bin_prefix,omitempty"`
+	BitLength   int                   `json:"bit_length,omitempty"`
+	RefreshedAt time.Time             `json:"refreshed_at"`
+	// Source is "network" for a fresh refresh, "cache" when answered from
+	// the metadata directory inside the freshness window or offline.
+	Source string `json:"source"`
+}
+
+// readRoot picks the newest of the cached root and the bootstrap root.
+func (u *Updater) readRoot() ([]byte, error) {
+	cached, err := os.ReadFile(filepath.Join(u.cfg.MetadataDir, "root.json"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading cached root: %w", err)
+	}
+	boot := u.cfg.BootstrapRoot
+	switch {
+	case len(cached) == 0 && len(boot) == 0:
+		return nil, ErrNoTrustedRoot
+	case len(cached) == 0:
+		return boot, nil
+	case len(boot) == 0:
+		return cached, nil
+	}
+	if rootVersion(boot) > rootVersion(cached) {
+		return boot, nil
+	}
+	return cached, nil
+}
+
+func rootVersion(b []byte) int64 {
+	var m struct {
+		Signed struct {
+			Version int64 `json:"version"`
+		} `json:"signed"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return -1
+	}
+	return m.Signed.Version
+}
+
+func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
+	if u.cfg.Lock != nil {
+		unlock, err := u.cfg.Lock(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("locking metadata directory: %w", err)
+		}
+		defer unlock()
+	}
+	root, err := u.readRoot()
+	if err != nil {
+		return nil, err
+	}
+	f := &tufFetcher{client: u.cfg.HTTPClient}
+	f.setContext(ctx)
+	tc, err := config.New(u.cfg.MetadataURL, root)
+	if err != nil {
+		return nil, fmt.Errorf("configuring TUF client: %w", err)
+	}
+	l := u.cfg.Limits
+	tc.LocalMetadataDir = u.cfg.MetadataDir
+	tc.LocalTargetsDir = "" // artifacts never go through go-tuf
+	tc.Fetcher = f
+	tc.RootMaxLength, tc.TimestampMaxLength = l.RootMaxLength, l.TimestampMaxLength
+	tc.SnapshotMaxLength, tc.TargetsMaxLength = l.SnapshotMaxLength, l.TargetsMaxLength
+	tc.MaxRootRotations, tc.MaxDelegations = l.MaxRootRotations, l.MaxDelegations
+	tu, err := tufupdater.New(tc)
+	if err != nil {
+		return nil, classify(err, "root", "")
+	}
+	now := u.cfg.Now()
+	tu.UnsafeSetRefTime(now.UTC())
+	if err := tu.Refresh(); err != nil {
+		return nil, classify(err, f.role(), "")
+	}
+	e := &epoch{tuf: tu, fetcher: f, refreshedAt: now}
+	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
+	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now); err != nil {
+		u.cfg.Logger.Warn("could not record refresh state", "err", err)
+	}
+	f.setContext(nil)
+	return e, nil
+}
+
+func statusOf(t metadataSet, url string, now time.Time, source string) Status {
+	s := Status{MetadataURL: url, Roles: map[string]RoleStatus{}, RefreshedAt: now, Source: source}
+	if t.Root != nil {
+		rs := RoleStatus{Version: t.Root.Signed.Version, Expires: t.Root.Signed.Expires}
+		if r := t.Root.Signed.Roles[metadata.ROOT]; r != nil {
+			rs.Keys, rs.Threshold = len(r.KeyIDs), r.Threshold
+		}
+		s.Roles["root"] = rs
+		s.ConsistentSnapshot = t.Root.Signed.ConsistentSnapshot
+		for _, name := range []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {
+			if r := t.Root.Signed.Roles[name]; r != nil {
+				s.Roles[name] = RoleStatus{Keys: len(r.KeyIDs), Threshold: r.Threshold}
+			}
+		}
+	}
+	if t.Timestamp != nil {
+		rs := s.Roles["timestamp"]
+		rs.Version, rs.Expires = t.Timestamp.Signed.Version, t.Timestamp.Signed.Expires
+		s.Roles["timestamp"] = rs
+	}
+	if t.Snapshot != nil {
+		rs := s.Roles["snapshot"]
+		rs.Version, rs.Expires = t.Snapshot.Signed.Version, t.Snapshot.Signed.Expires
+		s.Roles["snapshot"] = rs
+	}
+	if tg := t.Targets[metadata.TARGETS]; tg != nil {
+		rs := s.Roles["targets"]
+		rs.Version, rs.Expires = tg.Signed.Version, tg.Signed.Expires
+		s.Roles["targets"] = rs
+		if d := tg.Signed.Delegations; d != nil {
+			if sr := d.SuccinctRoles; sr != nil {
+				s.Bins, s.BinPrefix, s.BitLength = 1<<sr.BitLength, sr.NamePrefix, sr.BitLength
+			} else {
+				s.Bins = len(d.Roles)
+			}
+		}
+	}
+	return s
+}
+
+// classify turns go-tuf's errors into tufpip's three kinds.
+func classify(err error, role, target string) error {
+	if err == nil {
+		return nil
+	}
+	var netErr *NetworkError
+	if errors.As(err, &netErr) {
+		return err
+	}
+	var httpErr *metadata.ErrDownloadHTTP
+	if errors.As(err, &httpErr) {
+		return &NetworkError{URL: httpErr.URL, Err: &HTTPStatusError{StatusCode: httpErr.StatusCode}}
+	}
+	if target != "" && err.Error() == fmt.Sprintf("target %s not found", target) {
+		return fmt.Errorf("%s: %w", target, ErrNotSigned)
+	}
+	if errors.Is(err, &metadata.ErrExpiredMetadata{}) {
+		return &MetadataError{Role: role, Err: fmt.Errorf("%w: %v", ErrExpired, err)}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &MetadataError{Role: role, Err: err}
+}
