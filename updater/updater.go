@@ -263,10 +263,10 @@ type Status struct {
 	Bins        int                   `json:"bins"`
 	// ConsistentSnapshot is the root's flag: metadata and (generic TUF)
 	// targets are fetched under versioned or hash-prefixed names.
-	ConsistentSnapshot bool `json:"consistent_snapshot"`
-	BinPrefix   string                `json:"bin_prefix,omitempty"`
-	BitLength   int                   `json:"bit_length,omitempty"`
-	RefreshedAt time.Time             `json:"refreshed_at"`
+	ConsistentSnapshot bool      `json:"consistent_snapshot"`
+	BinPrefix          string    `json:"bin_prefix,omitempty"`
+	BitLength          int       `json:"bit_length,omitempty"`
+	RefreshedAt        time.Time `json:"refreshed_at"`
 	// Source is "network" for a fresh refresh, "cache" when answered from
 	// the metadata directory inside the freshness window or offline.
 	Source string `json:"source"`
