@@ -35,6 +35,22 @@ type TargetInfo struct {
 	SnapshotVersion int64 `json:"snapshot_version,omitempty"`
 }
 
+// UnknownLength in TargetInfo.Length marks a file whose length nobody
+// signed: in the index-only layout, a file is checked only against the
+// sha256 in a TUF-verified index page. Such a file may not exceed
+// MaxUnknownLength.
+const UnknownLength = -1
+
+// MaxUnknownLength bounds files whose length was not signed.
+var MaxUnknownLength int64 = 8 << 30
+
+func (ti TargetInfo) limit() int64 {
+	if ti.Length == UnknownLength {
+		return MaxUnknownLength
+	}
+	return ti.Length
+}
+
 // KnownHashes returns the algorithms of ti that tufpip can verify, sorted.
 func (ti TargetInfo) KnownHashes() []string {
 	var algs []string
@@ -93,7 +109,7 @@ type Verifier struct {
 // can be computed. Unknown algorithms next to known ones are ignored;
 // every known one is checked.
 func NewVerifier(ti TargetInfo) (*Verifier, error) {
-	if ti.Length < 0 {
+	if ti.Length < 0 && ti.Length != UnknownLength {
 		return nil, fmt.Errorf("%s: negative signed length %d", ti.Path, ti.Length)
 	}
 	v := &Verifier{ti: ti, hashes: map[string]hash.Hash{}}
@@ -117,9 +133,9 @@ func NewVerifier(ti TargetInfo) (*Verifier, error) {
 // Write hashes p. It fails, without hashing anything, once the total
 // would exceed the signed length: that is the endless-data defence.
 func (v *Verifier) Write(p []byte) (int, error) {
-	if v.n+int64(len(p)) > v.ti.Length {
+	if lim := v.ti.limit(); v.n+int64(len(p)) > lim {
 		return 0, &MismatchError{Path: v.ti.Path, Check: "length",
-			Want: fmt.Sprint(v.ti.Length), Got: fmt.Sprintf("more than %d", v.ti.Length)}
+			Want: fmt.Sprint(v.ti.Length), Got: fmt.Sprintf("more than %d", lim)}
 	}
 	v.n += int64(len(p))
 	return v.w.Write(p)
@@ -131,7 +147,7 @@ func (v *Verifier) Written() int64 { return v.n }
 // Verify reports whether everything written matches length and every
 // known hash.
 func (v *Verifier) Verify() error {
-	if v.n != v.ti.Length {
+	if v.ti.Length != UnknownLength && v.n != v.ti.Length {
 		return &MismatchError{Path: v.ti.Path, Check: "length", Want: fmt.Sprint(v.ti.Length), Got: fmt.Sprint(v.n)}
 	}
 	for _, alg := range v.ti.KnownHashes() {
@@ -167,7 +183,7 @@ func VerifyCopy(w io.Writer, r io.Reader, ti TargetInfo) (int64, error) {
 	if w != nil {
 		dst = io.MultiWriter(v, w)
 	}
-	n, err := io.CopyBuffer(dst, io.LimitReader(r, ti.Length+1), make([]byte, 256<<10))
+	n, err := io.CopyBuffer(dst, io.LimitReader(r, ti.limit()+1), make([]byte, 256<<10))
 	if err != nil {
 		return n, err
 	}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tufpip/tufpip/updater"
+)
+
+// reportError is the one place where errors become what users read and
+// exit codes: "tufpip: <what failed>", then "hint: <what to do>".
+func reportError(w io.Writer, err error) int {
+	if errors.Is(err, errSilent) {
+		return exitFailed
+	}
+	msg, hint, code := describe(err)
+	fmt.Fprintf(w, "tufpip: %s\n", msg)
+	if hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", hint)
+	}
+	return code
+}
+
+func describe(err error) (msg, hint string, code int) {
+	msg = err.Error()
+	// A usage error may carry its own hint after a newline.
+	if m, h, ok := strings.Cut(msg, "\nhint: "); ok {
+		msg, hint = m, h
+	}
+	var (
+		ue   usageError
+		me   *updater.MetadataError
+		ne   *updater.NetworkError
+		mm   *updater.MismatchError
+		rErr *updater.RedirectError
+	)
+	switch {
+	case errors.As(err, &ue):
+		return msg, hint, exitUsage
+	case errors.Is(err, context.Canceled):
+		return "interrupted", "", exitFailed
+	case errors.As(err, &mm):
+		return msg, "the file does not match what the repository signed: a tampered mirror, a broken download or a corrupted cache; nothing was written", exitFailed
+	case errors.Is(err, updater.ErrExpired):
+		return msg, "the repository's signed metadata has expired (a freeze attack, or a repository that stopped re-signing); nothing was trusted. Try again later or contact the repository operators", exitFailed
+	case errors.As(err, &me):
+		return msg, "the repository's TUF metadata did not verify; treat this as an attack until shown otherwise. Nothing was trusted", exitFailed
+	case errors.Is(err, updater.ErrNotSigned):
+		return msg, "the repository has not signed this file or page, so tufpip will not serve it", exitFailed
+	case errors.Is(err, updater.ErrNoTrustedRoot):
+		return msg, "pass the repository's root.json with --root", exitUsage
+	case errors.As(err, &rErr):
+		return msg, "the server redirected to another host; tufpip refuses that", exitUsage
+	case errors.As(err, &ne):
+		return msg, "check the repository URLs and your network; nothing was trusted", exitUsage
+	}
+	if hint != "" {
+		return msg, hint, exitUsage
+	}
+	return msg, "", exitUsage
+}
+
+// readLimited reads at most max bytes and fails beyond that.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("more than %d bytes", max)
+	}
+	return b, nil
+}

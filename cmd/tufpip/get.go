@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tufpip/tufpip/index"
+)
+
+func newGetCmd(g *globals) *cobra.Command {
+	var out, baseURL string
+	cmd := &cobra.Command{
+		Use:   "get TARGET-PATH -o FILE",
+		Short: "Fetch one TUF target, verified, to a file (low level)",
+		Long: `Look TARGET-PATH up in the repository's signed metadata (finding its hash
+bin), download it, check its length and every signed hash while it streams
+into the cache, and only then write FILE. On any failure FILE is not
+created and nothing enters the cache.
+
+TARGET-PATH is the path as the repository signs it, e.g. for PEP 458
+  4b/77/47b4fd31.../pkg-1.0-py3-none-any.whl   (a distribution)
+  pkg/pkg.html                                 (an index page)
+Distribution files are fetched from --files-url; --base-url overrides.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("get needs -o FILE (use -o - for standard output)")
+			}
+			s, err := g.openSession(cmd.Context())
+			if err != nil {
+				return err
+			}
+			target := args[0]
+			ti, err := s.up.Target(cmd.Context(), target)
+			if err != nil {
+				return err
+			}
+			base := baseURL
+			if base == "" && s.site.FilesURL != nil {
+				base = s.site.FilesURL.String()
+			}
+			if base == "" {
+				return usagef("no base URL to fetch %s from: pass --base-url or register --files-url", target)
+			}
+			if !strings.HasSuffix(base, "/") {
+				base += "/"
+			}
+			u := base + escapePath(target)
+			ent, err := index.FetchVerified(cmd.Context(), s.http, s.store, ti, u)
+			if err != nil {
+				return err
+			}
+			defer ent.Close()
+			if err := writeOutput(cmd, out, ent); err != nil {
+				return err
+			}
+			if !g.quiet && out != "-" {
+				alg := ti.KnownHashes()[0]
+				fmt.Fprintf(cmd.ErrOrStderr(), "verified %s: %d bytes, %s %s, signed by %s (snapshot v%d)\n", target, ti.Length, alg, ti.Hashes[alg], ti.Role, ti.SnapshotVersion)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (- for standard output)")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "URL the target path is relative to (default: the files URL)")
+	return cmd
+}
+
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}

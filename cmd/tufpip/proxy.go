@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tufpip/tufpip/index"
+)
+
+func init() { extraCommands = append(extraCommands, newProxyCmd) }
+
+func (s *session) client() *index.Client {
+	return &index.Client{Site: s.site, TUF: s.up, HTTP: s.http, Store: s.store, Logger: s.g.logger}
+}
+
+type proxyOptions struct {
+	listen      string
+	allowRemote bool
+	ready       func(url string) // tests learn the URL here
+}
+
+func newProxyCmd(g *globals) *cobra.Command {
+	o := &proxyOptions{}
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Serve a local Simple API index that pip and uv use; only verified pages and files",
+		Long: `Run a PEP 503/691 Simple API server for pip and uv. Every project page is
+verified with TUF before it is served (as the repository's layout
+prescribes); every file is downloaded, checked against its signed length
+and hashes into the cache, and only then served. Anything that fails is
+refused with an HTTP error and a message pip shows; files the repository
+does not sign are left out of pages.
+
+Point pip or uv at it:
+  pip install --index-url http://127.0.0.1:8458/simple/ PKG
+  PIP_INDEX_URL=http://127.0.0.1:8458/simple/ pip install PKG
+  UV_INDEX_URL=http://127.0.0.1:8458/simple/ uv pip install PKG
+
+/-/status reports the trusted TUF versions and expiries, cache size and
+hit rate; /-/healthz answers "ok". SIGINT or SIGTERM stops it after
+in-flight requests finish.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runProxy(cmd.Context(), g, o)
+		},
+	}
+	cmd.Flags().StringVarP(&o.listen, "listen", "l", "127.0.0.1:8458", "address to listen on")
+	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (anyone who can reach it can use your cache)")
+	return cmd
+}
+
+func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
+	host, _, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return usagef("invalid --listen %q: %v", o.listen, err)
+	}
+	if ip := net.ParseIP(host); !o.allowRemote && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return usagef("refusing to listen on %s: not a loopback address\nhint: pass --allow-remote if you mean it", o.listen)
+	}
+	if !g.verbose && !g.quiet {
+		// One line per served file is part of what the proxy promises.
+		g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	if s.site.IndexURL == nil {
+		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
+	}
+	// Refresh once up front: a repository that fails verification should
+	// stop the proxy from starting, not surprise the first pip.
+	if err := s.up.Refresh(ctx); err != nil {
+		return fmt.Errorf("initial TUF refresh: %w", err)
+	}
+	window, _ := g.freshness()
+	pageTTL := time.Minute
+	if window < pageTTL {
+		pageTTL = window
+	}
+	pcfg := index.ProxyConfig{
+		Client: s.client(),
+		Pages:  &index.PageCache{TTL: pageTTL},
+		Status: s.up.Status,
+		Logger: g.logger,
+	}
+	if window == 0 || g.refresh {
+		pcfg.BeforePage = s.up.Refresh
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.listen, err)
+	}
+	srv := &http.Server{
+		Handler:           logRequests(g, index.NewProxy(pcfg)),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	url := "http://" + ln.Addr().String() + "/simple/"
+	if !g.quiet {
+		out := g.stderr
+		fmt.Fprintf(out, "tufpip proxy for %q (%s layout) serving verified files at %s\n\n", s.rc.Name, s.rc.Layout, url)
+		fmt.Fprintf(out, "  pip install --index-url %s PKG\n", url)
+		fmt.Fprintf(out, "  export PIP_INDEX_URL=%s\n", url)
+		fmt.Fprintf(out, "  export UV_INDEX_URL=%s\n\n", url)
+		fmt.Fprintf(out, "status: %s   stop: Ctrl-C\n", strings.TrimSuffix(url, "simple/")+"-/status")
+	}
+	if o.ready != nil {
+		o.ready(url)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if !g.quiet {
+		fmt.Fprintln(g.stderr, "tufpip proxy stopped")
+	}
+	return nil
+}
+
+// logRequests logs one line per request at debug level.
+func logRequests(g *globals, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		h.ServeHTTP(sw, r)
+		g.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}

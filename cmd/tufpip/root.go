@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// version is stamped by the release build (-ldflags "-X main.version=...").
+var version = ""
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Exit codes, documented in `tufpip --help`.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // verification failed: something was refused
+	exitUsage    = 2 // bad usage, configuration or repository error
+	exitInternal = 3
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	verbose bool
+	quiet   bool
+	home    string
+	repo    string
+	// ad-hoc repository, overriding or replacing a configured one
+	metadataURL string
+	indexURL    string
+	filesURL    string
+	layout      string
+	rootFile    string
+	tofu        bool
+	window      string
+	refresh     bool
+	offline     bool
+	cacheDir    string
+
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	logger *slog.Logger
+}
+
+// Main runs tufpip with args and returns the exit code. It is the whole
+// program minus os.Exit, so tests run it in-process.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	return reportError(stderr, err)
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tufpip",
+		Short: "Install Python packages only after TUF (PEP 458) has verified them",
+		Long: `tufpip makes pip install only what a package repository has signed with
+TUF (The Update Framework), as PEP 458 designs it for PyPI. It runs the TUF
+client workflow against the repository's metadata, finds the hash bin that
+signs each file, and verifies every byte before pip, your directory or the
+cache sees it.
+
+Three ways in, one engine:
+  tufpip proxy      a local Simple-API index for pip and uv
+  tufpip download   fetch verified files to disk
+  tufpip verify     prove files on disk are what the repository signed
+
+Start with "tufpip demo" to see it work against a generated repository.
+
+Exit codes: 0 success, 1 verification failed (something was refused),
+2 usage, configuration or repository error, 3 internal error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       buildVersion(),
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Root().PersistentFlags()); err != nil {
+				return err
+			}
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			level := slog.LevelWarn
+			switch {
+			case g.verbose:
+				level = slog.LevelDebug
+			case g.quiet:
+				level = slog.LevelError
+			}
+			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+			return nil
+		},
+	}
+	root.SetVersionTemplate("tufpip {{.Version}}\n")
+	pf := root.PersistentFlags()
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log what tufpip fetches and checks")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
+	pf.StringVar(&g.home, "home", "", "put tufpip's config, state and cache under this directory (default: XDG directories)")
+	pf.StringVarP(&g.repo, "repository", "R", "", "name of a repository registered with \"tufpip init\" (default: the only one, or \"default\")")
+	pf.StringVar(&g.metadataURL, "metadata-url", "", "TUF metadata URL (overrides the registered repository's)")
+	pf.StringVar(&g.indexURL, "index-url", "", "Simple API index URL, e.g. https://host/simple/")
+	pf.StringVar(&g.filesURL, "files-url", "", "base URL of distribution files, e.g. https://host/packages/")
+	pf.StringVar(&g.layout, "layout", "", "which index pages are signed: pep458, index-only, simple-path or dists-only")
+	pf.StringVar(&g.rootFile, "root", "", "trusted root.json to bootstrap from")
+	pf.BoolVar(&g.tofu, "trust-on-first-use", false, "fetch 1.root.json from the repository and trust it (unsafe: no root of trust)")
+	pf.StringVar(&g.window, "freshness", "", "reuse verified metadata this long before asking the repository again (e.g. 5m; 0 disables)")
+	pf.BoolVar(&g.refresh, "refresh", false, "ask the repository now, ignoring the freshness window")
+	pf.BoolVar(&g.offline, "offline", false, "use only cached metadata; refuse if it has expired")
+	pf.StringVar(&g.cacheDir, "cache-dir", "", "artifact cache directory")
+
+	root.AddCommand(
+		newInitCmd(g),
+		newRefreshCmd(g),
+		newStatusCmd(g),
+		newGetCmd(g),
+		newCacheCmd(g),
+	)
+	for _, add := range extraCommands {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+// extraCommands lets each command file register itself, so adding a
+// command touches one file.
+var extraCommands []func(*globals) *cobra.Command
+
+// applyEnv fills every flag not given on the command line from
+// TUFPIP_<FLAG_NAME> (upper case, dashes as underscores).
+func applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" || f.Name == "version" {
+			return
+		}
+		name := "TUFPIP_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("invalid %s=%q: %w", name, v, serr)
+			}
+		}
+	})
+	return err
+}
+
+// usageError marks an error as the user's to fix (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+var errSilent = errors.New("already reported")

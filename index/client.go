@@ -1,0 +1,335 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/updater"
+)
+
+// Lookup is what index needs from TUF: the signed target info for a path.
+// *updater.Updater implements it.
+type Lookup interface {
+	Target(ctx context.Context, path string) (updater.TargetInfo, error)
+}
+
+// Client resolves projects to verified pages and files for one
+// repository. It is shared by the proxy, download and verify.
+type Client struct {
+	Site  Site
+	TUF   Lookup
+	HTTP  *http.Client
+	Store *cache.Store
+	// MaxPageBytes bounds a page whose length is not signed (dists-only).
+	MaxPageBytes int64
+	// Parallel bounds concurrent target lookups for one page.
+	Parallel int
+	Logger   *slog.Logger
+}
+
+// VerifiedFile is a listed file together with what its bytes must match.
+type VerifiedFile struct {
+	File
+	// Target is the signed target info (or, in the index-only layout,
+	// the hashes of the TUF-verified page with UnknownLength).
+	Target updater.TargetInfo
+	// Metadata is set when the file's PEP 658 metadata can be verified.
+	Metadata *updater.TargetInfo
+}
+
+// MetadataURL is where upstream serves the file's core metadata.
+func (f VerifiedFile) MetadataURL() string { return f.URL + ".metadata" }
+
+// Omission records a listed file that was left out, and why.
+type Omission struct {
+	Filename string
+	Reason   string
+}
+
+// VerifiedPage is a project page reduced to what can be verified.
+type VerifiedPage struct {
+	Name  string
+	Files []VerifiedFile
+	// Versions is carried from the page (PEP 700), if any.
+	Versions []string
+	// PageTarget is the signed page's target info; nil when the layout
+	// signs no page (dists-only), in which case only the file list came
+	// from the unverified page and every file is individually signed.
+	PageTarget *updater.TargetInfo
+	Omitted    []Omission
+}
+
+// ErrProjectNotFound means upstream has no page for the project.
+var ErrProjectNotFound = errors.New("project not found")
+
+func (c *Client) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Page fetches and verifies project's page as the layout prescribes and
+// resolves each listed file to what it must match. Files that cannot be
+// verified are left out (and listed in Omitted), never passed through.
+func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error) {
+	if !ValidProjectName(project) {
+		return nil, fmt.Errorf("invalid project name %q", project)
+	}
+	name := NormalizeName(project)
+	if c.Site.IndexURL == nil {
+		return nil, errors.New("no index URL configured")
+	}
+	vp := &VerifiedPage{Name: name}
+	var (
+		body    []byte
+		pageURL string
+	)
+	if target, signed := c.Site.PageTarget(name); signed {
+		ti, err := c.TUF.Target(ctx, target)
+		if err != nil {
+			if errors.Is(err, updater.ErrNotSigned) {
+				return nil, fmt.Errorf("index page of %s (%s): %w", name, target, err)
+			}
+			return nil, err
+		}
+		vp.PageTarget = &ti
+		pageURL = c.Site.PageURL(name, ti.Hashes[updater.HashBLAKE2b256])
+		if c.Site.Layout == LayoutPEP458 && ti.Hashes[updater.HashBLAKE2b256] == "" {
+			return nil, fmt.Errorf("index page of %s: signed target info has no blake2b-256 hash to locate the hashed page", name)
+		}
+		var buf bytes.Buffer
+		if err := c.fetchInto(ctx, &buf, pageURL, ti); err != nil {
+			return nil, fmt.Errorf("index page of %s: %w", name, err)
+		}
+		body = buf.Bytes()
+	} else {
+		pageURL = c.Site.PageURL(name, "")
+		resp, err := updater.GetStream(ctx, c.HTTP, pageURL, 30*time.Second)
+		if err != nil {
+			return nil, pageFetchError(name, err)
+		}
+		defer resp.Body.Close()
+		max := c.MaxPageBytes
+		if max <= 0 {
+			max = DefaultMaxPageBytes
+		}
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(limitReader(resp.Body, max)); err != nil {
+			return nil, fmt.Errorf("index page of %s: %w", name, err)
+		}
+		body = buf.Bytes()
+	}
+	pu, _ := url.Parse(pageURL)
+	page, err := ParseHTML(bytes.NewReader(body), pu, int64(len(body))+1)
+	if err != nil {
+		return nil, fmt.Errorf("index page of %s: %w", name, err)
+	}
+	vp.Versions = page.Versions
+	if err := c.resolveFiles(ctx, vp, page.Files); err != nil {
+		return nil, err
+	}
+	return vp, nil
+}
+
+func pageFetchError(name string, err error) error {
+	var hs *updater.HTTPStatusError
+	if errors.As(err, &hs) && hs.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%s: %w", name, ErrProjectNotFound)
+	}
+	return fmt.Errorf("index page of %s: %w", name, err)
+}
+
+// fetchInto downloads url into w through verification against ti.
+func (c *Client) fetchInto(ctx context.Context, w *bytes.Buffer, url string, ti updater.TargetInfo) error {
+	resp, err := updater.GetStream(ctx, c.HTTP, url, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = updater.VerifyCopy(w, resp.Body, ti)
+	return err
+}
+
+func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []File) error {
+	pageSigned := vp.PageTarget != nil
+	out := make([]*VerifiedFile, len(files))
+	why := make([]string, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	par := c.Parallel
+	if par <= 0 {
+		par = 8
+	}
+	g.SetLimit(par)
+	for i, f := range files {
+		g.Go(func() error {
+			vf, reason, err := c.resolveFile(gctx, f, pageSigned)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Filename, err)
+			}
+			out[i], why[i] = vf, reason
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, vf := range out {
+		if vf == nil {
+			vp.Omitted = append(vp.Omitted, Omission{files[i].Filename, why[i]})
+			c.logger().Warn("file left out of page", "project", vp.Name, "file", files[i].Filename, "reason", why[i])
+			continue
+		}
+		if seen[vf.Filename] {
+			vp.Omitted = append(vp.Omitted, Omission{vf.Filename, "listed twice"})
+			continue
+		}
+		seen[vf.Filename] = true
+		vp.Files = append(vp.Files, *vf)
+	}
+	return nil
+}
+
+// resolveFile returns the verified file, or a reason it is left out, or
+// an error that should fail the whole page (an attack on metadata, or the
+// network).
+func (c *Client) resolveFile(ctx context.Context, f File, pageSigned bool) (*VerifiedFile, string, error) {
+	vf := &VerifiedFile{File: f}
+	if !c.Site.DistsSigned() {
+		// index-only: the page is signed, files are checked against it.
+		hashes := map[string]string{}
+		for _, alg := range []string{updater.HashSHA256, updater.HashSHA512} {
+			if h, ok := f.Hashes[alg]; ok {
+				hashes[alg] = h
+			}
+		}
+		if len(hashes) == 0 {
+			return nil, "the verified page gives no sha256 or sha512 for it", nil
+		}
+		vf.Target = updater.TargetInfo{Path: f.Filename, Length: updater.UnknownLength, Hashes: hashes}
+	} else {
+		target, err := c.Site.FileTarget(f.URL)
+		if err != nil {
+			return nil, "its URL is not under the repository's files URL: " + err.Error(), nil
+		}
+		ti, err := c.TUF.Target(ctx, target)
+		if errors.Is(err, updater.ErrNotSigned) {
+			return nil, "not signed by the repository", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		// A signed page and a signed target must agree.
+		if pageSigned {
+			for alg, h := range f.Hashes {
+				if th, ok := ti.Hashes[alg]; ok && th != h {
+					return nil, fmt.Sprintf("the signed page's %s differs from the signed target's", alg), nil
+				}
+			}
+		}
+		vf.Target = ti
+	}
+	if len(vf.Target.KnownHashes()) == 0 {
+		return nil, "its signed target info has no supported hash", nil
+	}
+	// Core metadata: advertise it only when it can be verified.
+	if f.CoreMetadata != nil {
+		if h := f.CoreMetadata[updater.HashSHA256]; h != "" && pageSigned {
+			vf.Metadata = &updater.TargetInfo{Path: vf.Target.Path + ".metadata", Length: updater.UnknownLength, Hashes: map[string]string{updater.HashSHA256: h}}
+		} else if c.Site.DistsSigned() {
+			ti, err := c.TUF.Target(ctx, vf.Target.Path+".metadata")
+			if err == nil && len(ti.KnownHashes()) > 0 {
+				vf.Metadata = &ti
+			} else if err != nil && !errors.Is(err, updater.ErrNotSigned) {
+				return nil, "", err
+			}
+		}
+	}
+	return vf, "", nil
+}
+
+// Open returns the verified, cached bytes of f, downloading them if
+// needed.
+func (c *Client) Open(ctx context.Context, f VerifiedFile) (*cache.Entry, error) {
+	return FetchVerified(ctx, c.HTTP, c.Store, f.Target, f.URL)
+}
+
+// OpenMetadata returns the verified core metadata of f.
+func (c *Client) OpenMetadata(ctx context.Context, f VerifiedFile) (*cache.Entry, error) {
+	if f.Metadata == nil {
+		return nil, fmt.Errorf("%s.metadata: %w", f.Filename, updater.ErrNotSigned)
+	}
+	return FetchVerified(ctx, c.HTTP, c.Store, *f.Metadata, f.MetadataURL())
+}
+
+// Projects returns upstream's project list. No layout signs it: it is
+// served as a convenience and never claimed as verified.
+func (c *Client) Projects(ctx context.Context) (*ProjectList, error) {
+	resp, err := updater.GetStream(ctx, c.HTTP, c.Site.IndexURL.String(), 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	max := c.MaxPageBytes
+	if max <= 0 {
+		max = DefaultMaxPageBytes
+	}
+	return ParseProjectListHTML(resp.Body, max)
+}
+
+// PageCache memoizes verified pages for a short time, so that pip's page
+// request and its file requests that follow share one verification.
+type PageCache struct {
+	TTL time.Duration
+	Now func() time.Time
+
+	mu    sync.Mutex
+	pages map[string]pageEntry
+}
+
+type pageEntry struct {
+	vp *VerifiedPage
+	at time.Time
+}
+
+// Get returns a memoized page younger than TTL.
+func (pc *PageCache) Get(name string) (*VerifiedPage, bool) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	e, ok := pc.pages[name]
+	if !ok || pc.now().Sub(e.at) >= pc.TTL {
+		return nil, false
+	}
+	return e.vp, true
+}
+
+// Put memoizes vp.
+func (pc *PageCache) Put(vp *VerifiedPage) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.pages == nil {
+		pc.pages = map[string]pageEntry{}
+	}
+	if len(pc.pages) > 4096 {
+		clear(pc.pages)
+	}
+	pc.pages[vp.Name] = pageEntry{vp, pc.now()}
+}
+
+func (pc *PageCache) now() time.Time {
+	if pc.Now != nil {
+		return pc.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,375 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tufpip/tufpip/updater"
+)
+
+// ProxyConfig configures the Simple API server.
+type ProxyConfig struct {
+	Client *Client
+	// Pages memoizes verified pages between pip's page and file requests.
+	Pages *PageCache
+	// Status, if set, supplies the TUF part of /-/status.
+	Status func(ctx context.Context) (updater.Status, error)
+	// BeforePage runs before a page is verified (the proxy with the
+	// freshness window off uses it to refresh TUF metadata).
+	BeforePage func(ctx context.Context) error
+	Logger     *slog.Logger
+}
+
+// Proxy is a PEP 503/691 Simple API server that serves only pages and
+// files it has verified with TUF. Files are verified into the cache
+// before the first byte of a response is written.
+type Proxy struct {
+	cfg     ProxyConfig
+	mux     *http.ServeMux
+	started time.Time
+
+	pageHits, pageMisses atomic.Int64
+	filesServed          atomic.Int64
+	refused              atomic.Int64
+}
+
+// NewProxy returns the proxy handler.
+func NewProxy(cfg ProxyConfig) *Proxy {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Pages == nil {
+		cfg.Pages = &PageCache{TTL: time.Minute}
+	}
+	p := &Proxy{cfg: cfg, mux: http.NewServeMux(), started: time.Now()}
+	p.mux.HandleFunc("GET /{$}", p.serveHome)
+	p.mux.HandleFunc("GET /simple/{$}", p.serveProjects)
+	p.mux.HandleFunc("GET /simple/{project}", p.redirectProject)
+	p.mux.HandleFunc("GET /simple/{project}/{$}", p.servePage)
+	p.mux.HandleFunc("GET /files/{project}/{filename}", p.serveFile)
+	p.mux.HandleFunc("GET /-/healthz", p.serveHealth)
+	p.mux.HandleFunc("GET /-/status", p.serveStatus)
+	return p
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "tufpip: method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	p.mux.ServeHTTP(w, r)
+}
+
+func (p *Proxy) serveHome(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/simple/", http.StatusFound)
+}
+
+func (p *Proxy) redirectProject(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("project")
+	if !ValidProjectName(name) {
+		p.refuse(w, r, http.StatusNotFound, "invalid project name %q", name)
+		return
+	}
+	http.Redirect(w, r, "/simple/"+NormalizeName(name)+"/", http.StatusMovedPermanently)
+}
+
+func (p *Proxy) serveProjects(w http.ResponseWriter, r *http.Request) {
+	pl, err := p.cfg.Client.Projects(r.Context())
+	if err != nil {
+		p.fail(w, r, "project list", err)
+		return
+	}
+	ct, ok := NegotiateContentType(r.Header.Get("Accept"))
+	if !ok {
+		p.notAcceptable(w, r)
+		return
+	}
+	var buf bytes.Buffer
+	if ct == ContentTypeJSON {
+		err = pl.RenderJSON(&buf)
+	} else {
+		err = pl.RenderHTML(&buf)
+	}
+	if err != nil {
+		p.fail(w, r, "project list", err)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Vary", "Accept")
+	// No layout signs the project list: say so.
+	w.Header().Set("X-Tufpip-Verified", "false")
+	w.Write(buf.Bytes())
+}
+
+// page returns the verified page for name, memoized.
+func (p *Proxy) page(ctx context.Context, name string) (*VerifiedPage, error) {
+	if vp, ok := p.cfg.Pages.Get(name); ok {
+		p.pageHits.Add(1)
+		return vp, nil
+	}
+	p.pageMisses.Add(1)
+	if p.cfg.BeforePage != nil {
+		if err := p.cfg.BeforePage(ctx); err != nil {
+			return nil, err
+		}
+	}
+	vp, err := p.cfg.Client.Page(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	p.cfg.Pages.Put(vp)
+	return vp, nil
+}
+
+func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("project")
+	if !ValidProjectName(raw) {
+		p.refuse(w, r, http.StatusNotFound, "invalid project name %q", raw)
+		return
+	}
+	name := NormalizeName(raw)
+	if name != raw {
+		http.Redirect(w, r, "/simple/"+name+"/", http.StatusMovedPermanently)
+		return
+	}
+	ct, ok := NegotiateContentType(r.Header.Get("Accept"))
+	if !ok {
+		p.notAcceptable(w, r)
+		return
+	}
+	vp, err := p.page(r.Context(), name)
+	if err != nil {
+		p.fail(w, r, "index page of "+name, err)
+		return
+	}
+	page := RenderablePage(vp, "../../files/"+url.PathEscape(name)+"/")
+	var buf bytes.Buffer
+	if ct == ContentTypeJSON {
+		err = page.RenderJSON(&buf)
+	} else {
+		err = page.RenderHTML(&buf)
+	}
+	if err != nil {
+		p.fail(w, r, "index page of "+name, err)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Vary", "Accept")
+	w.Header().Set("Cache-Control", "max-age=0, must-revalidate")
+	verified := "true"
+	if vp.PageTarget == nil {
+		verified = "files-only"
+	}
+	w.Header().Set("X-Tufpip-Verified", verified)
+	w.Write(buf.Bytes())
+}
+
+// RenderablePage turns a verified page into one whose links point at
+// filesBase (relative or absolute), with hashes taken only from verified
+// data: the signed page, or the signed target info.
+func RenderablePage(vp *VerifiedPage, filesBase string) *Page {
+	out := &Page{Name: vp.Name, Versions: vp.Versions, Meta: APIVersion}
+	for _, vf := range vp.Files {
+		f := vf.File
+		f.URL = filesBase + url.PathEscape(vf.Filename)
+		hashes := map[string]string{}
+		if vp.PageTarget != nil {
+			for alg, h := range vf.File.Hashes {
+				hashes[alg] = h
+			}
+		} else {
+			// The page itself was not verified: its hashes mean nothing.
+			f.RequiresPython, f.UploadTime = vf.File.RequiresPython, vf.File.UploadTime
+		}
+		for _, alg := range []string{updater.HashSHA256, updater.HashSHA512} {
+			if h, ok := vf.Target.Hashes[alg]; ok {
+				hashes[alg] = h
+			}
+		}
+		f.Hashes = hashes
+		if vf.Target.Length >= 0 {
+			f.Size = vf.Target.Length
+		}
+		f.CoreMetadata = nil
+		if vf.Metadata != nil {
+			f.CoreMetadata = map[string]string{}
+			if h, ok := vf.Metadata.Hashes[updater.HashSHA256]; ok {
+				f.CoreMetadata[updater.HashSHA256] = h
+			}
+		}
+		out.Files = append(out.Files, f)
+	}
+	return out
+}
+
+func (p *Proxy) serveFile(w http.ResponseWriter, r *http.Request) {
+	project := r.PathValue("project")
+	filename := r.PathValue("filename")
+	if !ValidProjectName(project) || filename == "" || strings.ContainsAny(filename, "/\\\x00") {
+		p.refuse(w, r, http.StatusNotFound, "invalid file path")
+		return
+	}
+	name := NormalizeName(project)
+	wantMeta := false
+	base := filename
+	if b, ok := strings.CutSuffix(filename, ".metadata"); ok {
+		base, wantMeta = b, true
+	}
+	vp, err := p.page(r.Context(), name)
+	if err != nil {
+		p.fail(w, r, "index page of "+name, err)
+		return
+	}
+	var vf *VerifiedFile
+	for i := range vp.Files {
+		if vp.Files[i].Filename == base {
+			vf = &vp.Files[i]
+			break
+		}
+	}
+	if vf == nil && wantMeta {
+		// A distribution whose own name ends in .metadata? Unlikely, but
+		// look it up as a file before giving up.
+		for i := range vp.Files {
+			if vp.Files[i].Filename == filename {
+				vf, wantMeta = &vp.Files[i], false
+				break
+			}
+		}
+	}
+	if vf == nil {
+		p.refuse(w, r, http.StatusNotFound, "%s is not a verified file of %s", filename, name)
+		return
+	}
+	open := p.cfg.Client.Open
+	ti := vf.Target
+	if wantMeta {
+		if vf.Metadata == nil {
+			p.refuse(w, r, http.StatusNotFound, "core metadata of %s cannot be verified", base)
+			return
+		}
+		open, ti = p.cfg.Client.OpenMetadata, *vf.Metadata
+	}
+	ent, err := open(r.Context(), *vf)
+	if err != nil {
+		p.fail(w, r, filename, err)
+		return
+	}
+	defer ent.Close()
+	p.filesServed.Add(1)
+	alg := ti.KnownHashes()[0]
+	p.cfg.Logger.Info("served verified file", "file", filename, "target", ti.Path, alg, ti.Hashes[alg], "bytes", ent.Size, "role", ti.Role, "snapshot", ti.SnapshotVersion)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Tufpip-Verified", "true")
+	if wantMeta {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	http.ServeContent(w, r, filename, ent.ModTime, ent.File())
+}
+
+func (p *Proxy) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// ProxyStatus is the JSON of /-/status.
+type ProxyStatus struct {
+	TUF         *updater.Status `json:"tuf,omitempty"`
+	TUFError    string          `json:"tuf_error,omitempty"`
+	Layout      Layout          `json:"layout"`
+	IndexURL    string          `json:"index_url"`
+	CacheBytes  int64           `json:"cache_bytes"`
+	PageHits    int64           `json:"page_cache_hits"`
+	PageMisses  int64           `json:"page_cache_misses"`
+	PageHitRate float64         `json:"page_cache_hit_rate"`
+	FilesServed int64           `json:"files_served"`
+	Refused     int64           `json:"refused"`
+	Uptime      string          `json:"uptime"`
+}
+
+func (p *Proxy) serveStatus(w http.ResponseWriter, r *http.Request) {
+	st := ProxyStatus{
+		Layout:      p.cfg.Client.Site.Layout,
+		PageHits:    p.pageHits.Load(),
+		PageMisses:  p.pageMisses.Load(),
+		FilesServed: p.filesServed.Load(),
+		Refused:     p.refused.Load(),
+		Uptime:      time.Since(p.started).Round(time.Second).String(),
+	}
+	if p.cfg.Client.Site.IndexURL != nil {
+		st.IndexURL = p.cfg.Client.Site.IndexURL.String()
+	}
+	if total := st.PageHits + st.PageMisses; total > 0 {
+		st.PageHitRate = float64(st.PageHits) / float64(total)
+	}
+	if p.cfg.Client.Store != nil {
+		st.CacheBytes, _ = p.cfg.Client.Store.Size()
+	}
+	if p.cfg.Status != nil {
+		if ts, err := p.cfg.Status(r.Context()); err != nil {
+			st.TUFError = err.Error()
+		} else {
+			st.TUF = &ts
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(st)
+}
+
+func (p *Proxy) notAcceptable(w http.ResponseWriter, r *http.Request) {
+	p.refuse(w, r, http.StatusNotAcceptable, "none of the Accept types is served; use %s, %s or %s", ContentTypeJSON, ContentTypeHTML, ContentTypeLegacyHTML)
+}
+
+func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, status int, format string, a ...any) {
+	p.refused.Add(1)
+	msg := fmt.Sprintf(format, a...)
+	p.cfg.Logger.Warn("refused", "path", r.URL.Path, "status", status, "reason", msg)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "tufpip: refused: %s\n", msg)
+}
+
+// fail maps an error to the status pip will report, with a body that
+// says what failed.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	status := StatusFor(err)
+	p.refuse(w, r, status, "%s: %v", what, err)
+}
+
+// StatusFor is the HTTP status the proxy answers for err.
+func StatusFor(err error) int {
+	var (
+		me *updater.MetadataError
+		mm *updater.MismatchError
+		hs *updater.HTTPStatusError
+	)
+	switch {
+	case errors.Is(err, ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
+		return http.StatusNotFound
+	case errors.Is(err, updater.ErrExpired):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &me), errors.As(err, &mm):
+		return http.StatusBadGateway
+	case errors.As(err, &hs) && hs.StatusCode == http.StatusNotFound:
+		return http.StatusNotFound
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
