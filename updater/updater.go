@@ -325,14 +325,20 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	}
 	l := u.cfg.Limits
 	tc.LocalMetadataDir = u.cfg.MetadataDir
-	tc.LocalTargetsDir = "" // artifacts never go through go-tuf
+	// Artifacts never go through go-tuf, but it insists on a directory.
+	tc.LocalTargetsDir = u.cfg.MetadataDir
 	tc.Fetcher = f
 	tc.RootMaxLength, tc.TimestampMaxLength = l.RootMaxLength, l.TimestampMaxLength
 	tc.SnapshotMaxLength, tc.TargetsMaxLength = l.SnapshotMaxLength, l.TargetsMaxLength
 	tc.MaxRootRotations, tc.MaxDelegations = l.MaxRootRotations, l.MaxDelegations
 	tu, err := tufupdater.New(tc)
 	if err != nil {
-		return nil, classify(err, "root", "")
+		var ve *metadata.ErrValue
+		var te *metadata.ErrType
+		if errors.Is(err, &metadata.ErrRepository{}) || errors.As(err, &ve) || errors.As(err, &te) || errors.As(err, new(*json.SyntaxError)) {
+			return nil, &MetadataError{Role: "root", Err: fmt.Errorf("trusted root does not load: %w", err)}
+		}
+		return nil, fmt.Errorf("starting TUF client: %w", err)
 	}
 	now := u.cfg.Now()
 	tu.UnsafeSetRefTime(now.UTC())

@@ -51,28 +51,11 @@ Layouts say which index pages the repository signs (see docs/layouts.md):
 			if rc.FilesURL == "" && rc.Layout != "index-only" {
 				return usagef("layout %s needs --files-url (where distribution files live)", rc.Layout)
 			}
-			d := g.dirs()
-			stateDir := d.repoState(name)
-			if err := os.MkdirAll(stateDir, 0o700); err != nil {
-				return err
-			}
-			root, err := g.bootstrapRoot(cmd.Context(), stateDir, rc)
+			root, err := g.bootstrapRoot(cmd.Context(), g.dirs().repoState(name), rc)
 			if err != nil {
 				return err
 			}
-			if len(root) > 0 {
-				if err := checkRootJSON(root); err != nil {
-					return usagef("the root is not TUF root metadata: %v", err)
-				}
-				if err := cache.WriteFileAtomic(filepath.Join(stateDir, "bootstrap-root.json"), root, 0o600); err != nil {
-					return err
-				}
-			}
-			data, _ := json.MarshalIndent(rc, "", "  ")
-			if err := os.MkdirAll(filepath.Dir(d.repoFile(name)), 0o700); err != nil {
-				return err
-			}
-			if err := cache.WriteFileAtomic(d.repoFile(name), append(data, '\n'), 0o600); err != nil {
+			if err := registerRepo(g.dirs(), rc, root); err != nil {
 				return err
 			}
 			if !g.quiet {
@@ -81,6 +64,27 @@ Layouts say which index pages the repository signs (see docs/layouts.md):
 			return nil
 		},
 	}
+}
+
+// registerRepo stores rc and its bootstrap root.
+func registerRepo(d dirs, rc repoConfig, root []byte) error {
+	stateDir := d.repoState(rc.Name)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return err
+	}
+	if len(root) > 0 {
+		if err := checkRootJSON(root); err != nil {
+			return usagef("the root is not TUF root metadata: %v", err)
+		}
+		if err := cache.WriteFileAtomic(filepath.Join(stateDir, "bootstrap-root.json"), root, 0o600); err != nil {
+			return err
+		}
+	}
+	data, _ := json.MarshalIndent(rc, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(d.repoFile(rc.Name)), 0o700); err != nil {
+		return err
+	}
+	return cache.WriteFileAtomic(d.repoFile(rc.Name), append(data, '\n'), 0o600)
 }
 
 func checkRootJSON(b []byte) error {
