@@ -104,6 +104,9 @@ Exit codes: 0 success, 1 verification failed (something was refused),
 			if err := applyEnv(cmd.Flags()); err != nil {
 				return err
 			}
+			if _, err := g.freshness(); err != nil {
+				return err
+			}
 			level := slog.LevelWarn
 			switch {
 			case g.verbose:
