@@ -53,6 +53,9 @@ type globals struct {
 	offline     bool
 	cacheDir    string
 
+	sources    settingSources
+	configFile map[string]any
+
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -98,10 +101,7 @@ Exit codes: 0 success, 1 verification failed (something was refused),
 		SilenceErrors: true,
 		Version:       buildVersion(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Root().PersistentFlags()); err != nil {
-				return err
-			}
-			if err := applyEnv(cmd.Flags()); err != nil {
+			if err := g.applySettings(cmd); err != nil {
 				return err
 			}
 			if _, err := g.freshness(); err != nil {
@@ -154,17 +154,21 @@ var extraCommands []func(*globals) *cobra.Command
 
 // applyEnv fills every flag not given on the command line from
 // TUFPIP_<FLAG_NAME> (upper case, dashes as underscores).
-func applyEnv(fs *pflag.FlagSet) error {
+func applyEnv(fs *pflag.FlagSet, sources settingSources) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed || f.Name == "help" || f.Name == "version" {
 			return
 		}
+		if _, done := sources[f.Name]; done {
+			return
+		}
 		name := "TUFPIP_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(name); ok {
 			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("invalid %s=%q: %w", name, v, serr)
+				err = usagef("invalid %s=%q: %v", name, v, serr)
 			}
+			sources[f.Name] = sourceEnv + " " + name
 		}
 	})
 	return err
