@@ -1,0 +1,188 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Distribution kinds.
+const (
+	KindWheel = "wheel"
+	KindSdist = "sdist"
+)
+
+// MaxFilenameLen bounds distribution filenames: most file systems allow
+// 255 bytes in one path segment.
+const MaxFilenameLen = 255
+
+// ErrInvalidFilename is wrapped by every error ParseFilename returns.
+var ErrInvalidFilename = errors.New("invalid distribution filename")
+
+// sdistExtensions are the source archive suffixes ParseFilename accepts:
+// PEP 625's .tar.gz, and the legacy formats that old releases on PyPI still
+// carry. Longest first, so ".tar.gz" wins over a shorter match.
+var sdistExtensions = []string{".tar.bz2", ".tar.gz", ".tar.xz", ".tgz", ".zip"}
+
+// Tag is one wheel compatibility tag (PEP 425).
+type Tag struct {
+	Python   string // e.g. "cp311", "py3"
+	ABI      string // e.g. "cp311", "abi3", "none"
+	Platform string // e.g. "manylinux_2_17_x86_64", "any"
+}
+
+// String returns the tag as "python-abi-platform".
+func (t Tag) String() string { return t.Python + "-" + t.ABI + "-" + t.Platform }
+
+// Dist is what a distribution filename says about the file.
+type Dist struct {
+	// Project is the PEP 503 normalized project name.
+	Project string
+	// Version is the PEP 440 normalized version ("1.0rc1", not "1.0RC1").
+	Version string
+	// Kind is KindWheel or KindSdist.
+	Kind string
+	// BuildTag is the optional wheel build tag ("1", "2b"); empty otherwise.
+	BuildTag string
+	// Tags lists every tag a wheel supports, with compressed tag sets
+	// expanded ("py2.py3-none-any" gives two). Nil for sdists.
+	Tags []Tag
+}
+
+// ParseFilename parses a wheel (PEP 427/491) or sdist (PEP 625 and legacy
+// archive) filename. Wheels are split on "-" into 5 or 6 fields; sdists
+// are split at their last "-" (as packaging does), so a legacy sdist whose
+// version contains "-" is not parsed. The version must be PEP 440; the
+// project name must be a valid PEP 508 name.
+func ParseFilename(filename string) (Dist, error) {
+	fail := func(why string) (Dist, error) {
+		return Dist{}, fmt.Errorf("%w: %q: %s", ErrInvalidFilename, truncate(filename, 80), why)
+	}
+	if filename == "" || len(filename) > MaxFilenameLen {
+		return fail(fmt.Sprintf("length must be 1 to %d bytes", MaxFilenameLen))
+	}
+	// Every field is ASCII letters, digits and . _ - ! +; ruling out the
+	// rest here keeps whitespace (which ParseVersion would trim), path
+	// separators, NUL and look-alike Unicode out of anything we accept.
+	for i := 0; i < len(filename); i++ {
+		if c := filename[i]; !isAlnum(c) && !strings.ContainsRune("._-!+", rune(c)) {
+			return fail("contains a character that no distribution filename has")
+		}
+	}
+	if stem, ok := strings.CutSuffix(filename, ".whl"); ok {
+		return parseWheel(stem, fail)
+	}
+	for _, ext := range sdistExtensions {
+		if len(filename) > len(ext) && strings.EqualFold(filename[len(filename)-len(ext):], ext) {
+			return parseSdist(filename[:len(filename)-len(ext)], fail)
+		}
+	}
+	return fail("not a wheel or sdist")
+}
+
+func parseWheel(stem string, fail func(string) (Dist, error)) (Dist, error) {
+	parts := strings.Split(stem, "-")
+	if len(parts) != 5 && len(parts) != 6 {
+		return fail("a wheel name has 5 or 6 dash-separated fields")
+	}
+	d := Dist{Kind: KindWheel}
+	if !ValidProjectName(parts[0]) {
+		return fail("invalid project name")
+	}
+	d.Project = NormalizeName(parts[0])
+	v, err := ParseVersion(parts[1])
+	if err != nil {
+		return fail("invalid version")
+	}
+	d.Version = v.String()
+	if len(parts) == 6 {
+		d.BuildTag = parts[2]
+		if d.BuildTag == "" || d.BuildTag[0] < '0' || d.BuildTag[0] > '9' || !isTagText(d.BuildTag) {
+			return fail("build tag must start with a digit")
+		}
+	}
+	n := len(parts)
+	pys, abis, plats := strings.Split(parts[n-3], "."), strings.Split(parts[n-2], "."), strings.Split(parts[n-1], ".")
+	// Tag sets are tiny in practice; refuse a product large enough to
+	// cost memory.
+	if len(pys)*len(abis)*len(plats) > 1024 {
+		return fail("too many compressed tags")
+	}
+	for _, py := range pys {
+		for _, abi := range abis {
+			for _, plat := range plats {
+				if !isTagText(py) || !isTagText(abi) || !isTagText(plat) {
+					return fail("invalid compatibility tag")
+				}
+				d.Tags = append(d.Tags, Tag{strings.ToLower(py), strings.ToLower(abi), strings.ToLower(plat)})
+			}
+		}
+	}
+	return d, nil
+}
+
+func parseSdist(stem string, fail func(string) (Dist, error)) (Dist, error) {
+	i := strings.LastIndexByte(stem, '-')
+	if i < 0 {
+		return fail("an sdist name is <name>-<version>")
+	}
+	name, ver := stem[:i], stem[i+1:]
+	if !ValidProjectName(name) {
+		return fail("invalid project name")
+	}
+	v, err := ParseVersion(ver)
+	if err != nil {
+		return fail("invalid version")
+	}
+	return Dist{Project: NormalizeName(name), Version: v.String(), Kind: KindSdist}, nil
+}
+
+// isTagText reports whether s is a short, non-empty run of ASCII letters,
+// digits and underscores: the alphabet of tags and build tags. Dots
+// separate compressed tag sets and dashes separate fields, so neither can
+// occur inside one.
+func isTagText(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// Supported ranks d against tags, an ordered list of the tags an
+// interpreter accepts (best first, as CompatibleTags returns). For a wheel
+// it returns the index of the best tag it carries, and false if it carries
+// none. An sdist can be built anywhere, so it is always supported, ranked
+// after every wheel: (len(tags), true).
+func (d Dist) Supported(tags []Tag) (rank int, ok bool) {
+	if d.Kind == KindSdist {
+		return len(tags), true
+	}
+	best := -1
+	for _, t := range d.Tags {
+		for i, want := range tags {
+			if best >= 0 && i >= best {
+				break
+			}
+			if t == want {
+				best = i
+				break
+			}
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	return best, true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

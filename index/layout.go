@@ -1,0 +1,250 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Layout names which index pages and files a repository signs, and under
+// which TUF target paths (DESIGN.md §1).
+type Layout string
+
+// The layouts tufpip knows.
+const (
+	// LayoutPEP458 signs "<name>/<name>.html", served by Warehouse as
+	// "<index>/<name>/<blake2b>.<name>.html", and every distribution
+	// under its path relative to the files base. The default.
+	LayoutPEP458 Layout = "pep458"
+	// LayoutIndexOnly signs the page as "<name>" and no distributions:
+	// files are checked against the sha256 in the verified page.
+	LayoutIndexOnly Layout = "index-only"
+	// LayoutSimplePath signs the page as "simple/<name>/index.html",
+	// relative to the index root, and every distribution.
+	LayoutSimplePath Layout = "simple-path"
+	// LayoutDistsOnly signs distributions only; the page is fetched
+	// unverified and used only to list files.
+	LayoutDistsOnly Layout = "dists-only"
+)
+
+// Layouts lists every layout, the default first.
+var Layouts = []Layout{LayoutPEP458, LayoutIndexOnly, LayoutSimplePath, LayoutDistsOnly}
+
+// ParseLayout returns the layout named s (as in the --layout flag).
+func ParseLayout(s string) (Layout, error) {
+	for _, l := range Layouts {
+		if s == string(l) {
+			return l, nil
+		}
+	}
+	names := make([]string, len(Layouts))
+	for i, l := range Layouts {
+		names[i] = string(l)
+	}
+	return "", fmt.Errorf("unknown index layout %q (want one of %s)", truncate(s, 40), strings.Join(names, ", "))
+}
+
+// MaxTargetPathLen bounds TUF target paths; Warehouse file paths are under
+// 350 bytes.
+const MaxTargetPathLen = 1024
+
+// ErrInvalidTargetPath is wrapped by every error ValidTargetPath and
+// Site.FileTarget return.
+var ErrInvalidTargetPath = errors.New("invalid target path")
+
+// Site is one package repository as tufpip sees it: its layout, the URL of
+// its Simple API (e.g. "https://h/simple/") and the URL its distribution
+// file paths are relative to (e.g. "https://h/packages/"). Both URLs are
+// directories; a missing trailing slash is implied.
+type Site struct {
+	Layout   Layout
+	IndexURL *url.URL
+	FilesURL *url.URL
+}
+
+// PageTarget returns the TUF target path that signs project's page, and
+// whether there is one: "<name>/<name>.html" (pep458), "<name>"
+// (index-only), "simple/<name>/index.html" relative to the index root,
+// the parent of IndexURL (simple-path); none for dists-only. <name> is
+// the normalized name. An invalid project name has no target ("", false).
+func (s Site) PageTarget(project string) (target string, signed bool) {
+	if !ValidProjectName(project) {
+		return "", false
+	}
+	name := NormalizeName(project)
+	switch s.Layout {
+	case LayoutPEP458:
+		return name + "/" + name + ".html", true
+	case LayoutIndexOnly:
+		return name, true
+	case LayoutSimplePath:
+		return "simple/" + name + "/index.html", true
+	}
+	return "", false
+}
+
+// PageURL returns where project's page is fetched from: for pep458,
+// IndexURL + "<name>/<blake2b>.<name>.html", where pageBlake2b is the
+// page's signed blake2b-256 (64 hex digits); for simple-path, IndexURL +
+// "<name>/index.html"; otherwise IndexURL + "<name>/". It returns "" for
+// an invalid project name, a malformed pageBlake2b in pep458, or an
+// unknown layout.
+func (s Site) PageURL(project string, pageBlake2b string) string {
+	if !ValidProjectName(project) || s.IndexURL == nil {
+		return ""
+	}
+	name := NormalizeName(project)
+	switch s.Layout {
+	case LayoutPEP458:
+		_, hex, ok := normalizeHash("blake2b_256", pageBlake2b)
+		if !ok {
+			return ""
+		}
+		return dirURL(s.IndexURL) + name + "/" + hex + "." + name + ".html"
+	case LayoutSimplePath:
+		return dirURL(s.IndexURL) + name + "/index.html"
+	case LayoutIndexOnly, LayoutDistsOnly:
+		return dirURL(s.IndexURL) + name + "/"
+	}
+	return ""
+}
+
+// DistsSigned reports whether the layout signs distribution files as TUF
+// targets (all but index-only).
+func (s Site) DistsSigned() bool { return s.Layout != LayoutIndexOnly }
+
+// dirURL renders u without query or fragment and with a trailing slash.
+func dirURL(u *url.URL) string {
+	c := *u
+	c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = "", false, "", ""
+	str := c.String()
+	if !strings.HasSuffix(str, "/") {
+		str += "/"
+	}
+	return str
+}
+
+// FileTarget returns the TUF target path of a distribution file: its URL's
+// path relative to FilesURL, percent-decoded segment by segment. The URL
+// must be absolute, have FilesURL's scheme, host and port (default ports
+// made explicit), no credentials, query or fragment, and lie under
+// FilesURL's path; no segment may decode to something containing "/"
+// (an encoded slash), and the result must pass ValidTargetPath.
+func (s Site) FileTarget(fileURL string) (string, error) {
+	fail := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: file URL %q: %s", ErrInvalidTargetPath, truncate(fileURL, 200), why)
+	}
+	if s.FilesURL == nil {
+		return fail("no files base URL configured")
+	}
+	u, err := url.Parse(fileURL)
+	if err != nil {
+		return fail("unparseable")
+	}
+	switch {
+	case !u.IsAbs() || u.Opaque != "" || u.Host == "":
+		return fail("not an absolute URL")
+	case u.User != nil:
+		return fail("has credentials")
+	case u.RawQuery != "" || u.ForceQuery:
+		return fail("has a query")
+	case strings.Contains(fileURL, "#"):
+		return fail("has a fragment")
+	case u.Scheme != strings.ToLower(s.FilesURL.Scheme) ||
+		!strings.EqualFold(u.Hostname(), s.FilesURL.Hostname()) ||
+		portOf(u) != portOf(s.FilesURL):
+		return fail("not on the files host " + s.FilesURL.Scheme + "://" + s.FilesURL.Host)
+	}
+	base := s.FilesURL.EscapedPath()
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	rest, ok := strings.CutPrefix(u.EscapedPath(), base)
+	if !ok {
+		return fail("not under " + base)
+	}
+	segs := strings.Split(rest, "/")
+	for i, seg := range segs {
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			return fail("bad percent-encoding")
+		}
+		if strings.ContainsAny(dec, "/\\") {
+			return fail("encoded path separator")
+		}
+		segs[i] = dec
+	}
+	target := strings.Join(segs, "/")
+	if err := ValidTargetPath(target); err != nil {
+		return "", fmt.Errorf("file URL %q: %w", truncate(fileURL, 200), err)
+	}
+	return target, nil
+}
+
+// FileURL returns the URL of the distribution file whose target path is
+// target: FilesURL plus the path, each segment percent-encoded. It returns
+// "" if target fails ValidTargetPath.
+func (s Site) FileURL(target string) string {
+	if s.FilesURL == nil || ValidTargetPath(target) != nil {
+		return ""
+	}
+	segs := strings.Split(target, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return dirURL(s.FilesURL) + strings.Join(segs, "/")
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
+}
+
+// ValidTargetPath reports whether p is a TUF target path tufpip will look
+// up or store: non-empty, at most MaxTargetPathLen bytes, valid UTF-8,
+// relative ("/"-separated, no leading "/"), every segment non-empty, at
+// most MaxFilenameLen bytes and neither "." nor "..", and no backslash,
+// NUL, control or invisible formatting character anywhere.
+func ValidTargetPath(p string) error {
+	fail := func(why string) error {
+		return fmt.Errorf("%w %q: %s", ErrInvalidTargetPath, truncate(p, 200), why)
+	}
+	switch {
+	case p == "":
+		return fail("empty")
+	case len(p) > MaxTargetPathLen:
+		return fail(fmt.Sprintf("longer than %d bytes", MaxTargetPathLen))
+	case !utf8.ValidString(p):
+		return fail("not UTF-8")
+	case strings.HasPrefix(p, "/"):
+		return fail("absolute")
+	case strings.Contains(p, "\\"):
+		return fail("contains a backslash")
+	}
+	for _, r := range p {
+		if !safeRune(r) {
+			return fail("contains a control or formatting character")
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch {
+		case seg == "":
+			return fail("empty path segment")
+		case seg == "." || seg == "..":
+			return fail("dot segment")
+		case len(seg) > MaxFilenameLen:
+			return fail(fmt.Sprintf("segment longer than %d bytes", MaxFilenameLen))
+		}
+	}
+	return nil
+}
