@@ -162,7 +162,6 @@ func (c *Client) fetchInto(ctx context.Context, w *bytes.Buffer, url string, ti 
 }
 
 func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []File) error {
-	pageSigned := vp.PageTarget != nil
 	out := make([]*VerifiedFile, len(files))
 	why := make([]string, len(files))
 	g, gctx := errgroup.WithContext(ctx)
@@ -173,7 +172,7 @@ func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []Fil
 	g.SetLimit(par)
 	for i, f := range files {
 		g.Go(func() error {
-			vf, reason, err := c.resolveFile(gctx, f, pageSigned)
+			vf, reason, err := c.resolveFile(gctx, f, vp.PageTarget)
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.Filename, err)
 			}
@@ -204,7 +203,8 @@ func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []Fil
 // resolveFile returns the verified file, or a reason it is left out, or
 // an error that should fail the whole page (an attack on metadata, or the
 // network).
-func (c *Client) resolveFile(ctx context.Context, f File, pageSigned bool) (*VerifiedFile, string, error) {
+func (c *Client) resolveFile(ctx context.Context, f File, page *updater.TargetInfo) (*VerifiedFile, string, error) {
+	pageSigned := page != nil
 	vf := &VerifiedFile{File: f}
 	if !c.Site.DistsSigned() {
 		// index-only: the page is signed, files are checked against it.
@@ -217,7 +217,8 @@ func (c *Client) resolveFile(ctx context.Context, f File, pageSigned bool) (*Ver
 		if len(hashes) == 0 {
 			return nil, "the verified page gives no sha256 or sha512 for it", nil
 		}
-		vf.Target = updater.TargetInfo{Path: f.Filename, Length: updater.UnknownLength, Hashes: hashes}
+		vf.Target = updater.TargetInfo{Path: f.Filename, Length: updater.UnknownLength, Hashes: hashes,
+			Role: "page " + page.Path, SnapshotVersion: page.SnapshotVersion}
 	} else {
 		target, err := c.Site.FileTarget(f.URL)
 		if err != nil {
@@ -246,7 +247,10 @@ func (c *Client) resolveFile(ctx context.Context, f File, pageSigned bool) (*Ver
 	// Core metadata: advertise it only when it can be verified.
 	if f.CoreMetadata != nil {
 		if h := f.CoreMetadata[updater.HashSHA256]; h != "" && pageSigned {
-			vf.Metadata = &updater.TargetInfo{Path: vf.Target.Path + ".metadata", Length: updater.UnknownLength, Hashes: map[string]string{updater.HashSHA256: h}}
+			// The page is signed, so the hash it gives vouches for the
+			// metadata file as a signed target would.
+			vf.Metadata = &updater.TargetInfo{Path: vf.Target.Path + ".metadata", Length: updater.UnknownLength, Hashes: map[string]string{updater.HashSHA256: h},
+				Role: "page " + page.Path, SnapshotVersion: page.SnapshotVersion}
 		} else if c.Site.DistsSigned() {
 			ti, err := c.TUF.Target(ctx, vf.Target.Path+".metadata")
 			if err == nil && len(ti.KnownHashes()) > 0 {
