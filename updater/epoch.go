@@ -32,6 +32,7 @@ type epoch struct {
 	tuf         *tufupdater.Updater
 	disk        *diskEpoch
 	fetcher     *tufFetcher
+	cfg         Config
 	refreshedAt time.Time
 	status      Status
 }
@@ -73,22 +74,15 @@ func (e *epoch) lookup(ctx context.Context, targetPath string) (TargetInfo, erro
 	}
 	e.fetcher.setContext(ctx)
 	defer e.fetcher.setContext(nil)
-	tf, err := e.tuf.GetTargetInfo(targetPath)
+	tf, role, err := e.walk(targetPath, e.cfg)
 	if err != nil {
-		return TargetInfo{}, classify(err, e.fetcher.role(), targetPath)
+		return TargetInfo{}, err
 	}
-	// go-tuf checks a delegated role's expiry when it loads it, not when
-	// it answers from memory later in a long-lived epoch.
+	// A delegated role's expiry is checked when it is loaded, not when it
+	// answers from memory later in a long-lived epoch.
 	set := e.tuf.GetTrustedMetadataSet()
-	role := ""
-	now := set.RefTime
-	for name, md := range set.Targets {
-		if _, ok := md.Signed.Targets[targetPath]; ok {
-			role = name
-			if md.Signed.IsExpired(now) {
-				return TargetInfo{}, &MetadataError{Role: name, Err: fmt.Errorf("%w: %s expired at %s", ErrExpired, name, md.Signed.Expires.Format(time.RFC3339))}
-			}
-		}
+	if md := set.Targets[role]; md != nil && md.Signed.IsExpired(set.RefTime) {
+		return TargetInfo{}, &MetadataError{Role: role, Err: fmt.Errorf("%w: %s expired at %s", ErrExpired, role, md.Signed.Expires.Format(time.RFC3339))}
 	}
 	return targetInfo(targetPath, tf, role, e.status.Roles["snapshot"].Version), nil
 }
@@ -328,11 +322,8 @@ func (d *diskEpoch) lookup(targetPath string) (TargetInfo, error) {
 			return targetInfo(targetPath, tf, v.role, d.snapshot), nil
 		}
 		seen[v.role] = true
-		if md.Signed.Delegations == nil {
-			continue
-		}
 		var children []visit
-		for _, r := range md.Signed.Delegations.GetRolesForTarget(targetPath) {
+		for _, r := range rolesForTarget(md.Signed.Delegations, targetPath) {
 			children = append(children, visit{r.Name, md})
 			if r.Terminating {
 				stack = nil

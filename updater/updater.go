@@ -345,7 +345,7 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	if err := tu.Refresh(); err != nil {
 		return nil, classify(err, f.role(), "")
 	}
-	e := &epoch{tuf: tu, fetcher: f, refreshedAt: now}
+	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now}
 	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
 	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now); err != nil {
 		u.cfg.Logger.Warn("could not record refresh state", "err", err)

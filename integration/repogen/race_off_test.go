@@ -1,0 +1,5 @@
+//go:build !race
+
+package repogen
+
+const raceEnabled = false
