@@ -1,0 +1,557 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
+
+	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/updater"
+)
+
+func init() { extraCommands = append(extraCommands, newDownloadCmd) }
+
+type downloadOptions struct {
+	dir      string
+	reqFiles []string
+	all      bool
+	pre      bool
+	jobs     int
+	target   targetOptions
+	formats  *formatControl
+	// terminal overrides the check whether stderr is a terminal (tests).
+	terminal *bool
+}
+
+func newDownloadCmd(g *globals) *cobra.Command {
+	o := &downloadOptions{formats: newFormatControl()}
+	cmd := &cobra.Command{
+		Use:   "download PROJECT[==VERSION]... [-r requirements.txt] [-d DIR]",
+		Short: "Download verified distribution files to a directory, like pip download --no-deps",
+		Long: `Download the files of each requirement to DIR, after TUF has verified them:
+every byte is checked against the length and hashes the repository signed
+while it streams into tufpip's cache, and only then copied to DIR.
+
+Requirements are PEP 508 names with optional version specifiers
+("requests", "requests==2.31.0", "requests>=2,<3"). Without a version the
+newest final release is taken, skipping yanked files and files whose
+Requires-Python excludes the target; an exact pin (==VERSION) may name a
+yanked release, as pip allows. Dependencies are not followed: pin them all
+(e.g. with pip-compile) and pass the file with -r.
+
+By default, as "pip download --no-deps", one file per requirement: the
+best-ranked wheel for the target interpreter and platform, else the sdist.
+--all takes every file of the chosen release.
+
+The target is the python3 on PATH (its version, implementation and
+platform, including the glibc version on Linux), or Python 3.12 on this OS
+and architecture if there is none; --python-version, --implementation and
+--platform (repeatable, pip's spelling, e.g. manylinux_2_17_x86_64,
+win_amd64, macosx_11_0_arm64) override it. Environment markers
+("pkg==1.0; sys_platform == 'win32'") are evaluated for the target, and a
+requirement whose marker does not hold is skipped.
+
+-r FILE reads a pip requirements file in which every requirement is pinned
+with ==VERSION. Each --hash must agree with the verified bytes: a file is
+taken only if one of its digests is listed (the signed hashes, or the
+sha256/sha384/sha512 tufpip computes over the verified bytes when the
+repository signs only blake2b-256). A line with a --hash puts the whole
+file in hash-checking mode, as in pip.
+
+All or nothing: files are verified into the cache first; if any fails,
+nothing is written to DIR. A file already in DIR that matches the signed
+length and hashes is left alone ("already verified"). Up to --jobs files
+download at once, with a progress bar when stderr is a terminal (none with
+--quiet).
+
+In the dists-only layout no page is signed: the file list, Requires-Python
+and yanked marks come from an unverified page, so a mirror can hide
+releases or mark them yanked, but every file taken is still verified.
+
+Output: one line per file, "verified NAME (N bytes, sha256 HEX)".
+Exit codes: 0 every file verified and written; 1 a file or release was
+refused (tampered, not signed, hash not in the requirements file); 2 usage
+error, no matching release, or the repository could not be trusted or
+reached (expired or invalid metadata, network).`,
+		Example: `  tufpip download requests==2.31.0 -d wheelhouse/
+  tufpip download -r requirements.txt -d wheelhouse/ --only-binary :all:
+  tufpip download numpy --python-version 3.12 --platform manylinux_2_17_x86_64 --all`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDownload(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.dir, "dest", "d", ".", "directory to write files to (created if missing)")
+	f.StringArrayVarP(&o.reqFiles, "requirement", "r", nil, "pip requirements file of pinned requirements, - for standard input (repeatable)")
+	f.BoolVar(&o.all, "all", false, "take every file of the chosen release, not just the best one for the target")
+	f.BoolVar(&o.pre, "pre", false, "consider pre-releases and development versions")
+	f.IntVarP(&o.jobs, "jobs", "j", 4, "download this many files at once")
+	f.StringVar(&o.target.pythonVersion, "python-version", "", "target Python version X.Y[.Z] (default: python3 on PATH, else "+defaultPythonVersion+")")
+	f.StringArrayVar(&o.target.platforms, "platform", nil, "target platform tag, best first (repeatable; default: this machine's)")
+	f.StringVar(&o.target.implementation, "implementation", "", "target implementation tag: cp or pp (default: python3's, else cp)")
+	f.Var(&formatFlag{fc: o.formats, noBin: true}, "no-binary", "do not take wheels: :all:, :none: or comma-separated projects")
+	f.Var(&formatFlag{fc: o.formats}, "only-binary", "do not take sdists: :all:, :none: or comma-separated projects")
+	return cmd
+}
+
+// dlItem is one file to put in the destination directory.
+type dlItem struct {
+	req  index.Requirement
+	vp   *index.VerifiedPage
+	file index.VerifiedFile
+	dest string
+
+	present bool         // already in dest with the signed bytes
+	ent     *cache.Entry // verified bytes, when not present
+	size    int64
+	sha256  string
+	err     error
+}
+
+func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []string) error {
+	if len(args) == 0 && len(o.reqFiles) == 0 {
+		return usagef("nothing to download\nhint: name requirements (tufpip download requests==2.31.0) or pass -r requirements.txt")
+	}
+	if o.jobs < 1 {
+		return usagef("invalid --jobs %d: want at least 1", o.jobs)
+	}
+	if g.offline {
+		return usagef("download needs the network: --offline cannot fetch index pages or files")
+	}
+	var reqs []index.Requirement
+	for _, a := range args {
+		r, err := index.ParseRequirement(a)
+		if err != nil {
+			return usageError{err}
+		}
+		reqs = append(reqs, r)
+	}
+	fromFiles, err := readRequirements(g, o.reqFiles)
+	if err != nil {
+		return err
+	}
+	reqs = append(reqs, fromFiles...)
+	if err := checkDuplicates(reqs); err != nil {
+		return err
+	}
+	env, envDesc, err := o.target.environment(ctx)
+	if err != nil {
+		return err
+	}
+	g.logger.Debug("download target", "target", envDesc)
+	var active []index.Requirement
+	for _, r := range reqs {
+		ok, err := r.Marker.Evaluate(env.Markers)
+		if err != nil {
+			return usagef("%s: %v", requirementLabel(r), err)
+		}
+		if !ok {
+			if !g.quiet {
+				fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", requirementLabel(r), r.Marker.String(), envDesc)
+			}
+			continue
+		}
+		active = append(active, r)
+	}
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		return usagef("creating destination: %v", err)
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	if s.site.IndexURL == nil {
+		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
+	}
+	progress := &byteProgress{}
+	hc := *s.http
+	hc.Transport = &progressTransport{base: s.http.Transport}
+	client := s.client()
+	client.HTTP = &hc
+	client.Parallel = 8
+
+	// 1. Resolve every requirement to files.
+	items, failures, err := resolveDownloads(ctx, g, client, active, env, o)
+	if err != nil {
+		return err
+	}
+
+	// 2. Verify every file into the cache (or find it verified in DIR).
+	var toFetch []*dlItem
+	var total int64
+	for _, it := range items {
+		if it.err != nil {
+			continue
+		}
+		if sums, n, err := verifyFile(it.dest, it.file.Target, it.hashAlgorithms()...); err == nil {
+			it.present, it.size = true, n
+			it.err = it.checkHashes(sums)
+			continue
+		}
+		toFetch = append(toFetch, it)
+		if it.file.Target.Length > 0 {
+			total += it.file.Target.Length
+		}
+	}
+	if len(toFetch) > 0 && !g.quiet && isTerminal(g.stderr, o.terminal) {
+		progress.start(g.stderr, total, len(toFetch))
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(o.jobs)
+	for _, it := range toFetch {
+		eg.Go(func() error {
+			fctx := withFileProgress(ectx, progress, it.file.Target.Length)
+			ent, err := client.Open(fctx, it.file)
+			progress.fileDone(fctx)
+			if err != nil {
+				if repositoryError(err) || errors.Is(err, context.Canceled) {
+					return err
+				}
+				it.err = err
+				return nil
+			}
+			it.ent = ent
+			f := ent.File()
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				it.err = err
+				return nil
+			}
+			sums, n, err := digestsOf(f, it.hashAlgorithms()...)
+			if err != nil {
+				it.err = fmt.Errorf("hashing %s: %w", it.file.Filename, err)
+				return nil
+			}
+			it.size = n
+			it.err = it.checkHashes(sums)
+			return nil
+		})
+	}
+	werr := eg.Wait()
+	progress.finish()
+	defer func() {
+		for _, it := range items {
+			if it.ent != nil {
+				it.ent.Close()
+			}
+		}
+	}()
+	if werr != nil {
+		if repositoryError(werr) {
+			return asRepositoryError(g, werr)
+		}
+		return werr
+	}
+	count := len(failures) + len(items)
+	for _, it := range items {
+		if it.err != nil {
+			failures = append(failures, dlFailure{it.file.Filename, it.err, exitFailed})
+		}
+	}
+	if len(failures) > 0 {
+		return reportDownloadFailures(g, o, failures, count)
+	}
+
+	// 3. Everything verified: write to DIR.
+	out := g.stdout
+	for _, it := range items {
+		note := ""
+		if it.present {
+			note = ", already verified in " + o.dir
+		} else if err := copyEntry(it.dest, it.ent); err != nil {
+			return fmt.Errorf("writing %s: %w", it.dest, err)
+		}
+		if !g.quiet {
+			fmt.Fprintf(out, "verified %s (%d bytes, sha256 %s%s)\n", it.file.Filename, it.size, it.sha256, note)
+		}
+	}
+	return nil
+}
+
+type dlFailure struct {
+	name string
+	err  error
+	code int
+}
+
+// resolveDownloads turns requirements into the files to download. Errors
+// about one requirement become failures; errors about the repository are
+// returned.
+func resolveDownloads(ctx context.Context, g *globals, client *index.Client, reqs []index.Requirement, env index.Environment, o *downloadOptions) ([]*dlItem, []dlFailure, error) {
+	type result struct {
+		sel *index.Selection
+		vp  *index.VerifiedPage
+		err error
+	}
+	results := make([]result, len(reqs))
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(o.jobs)
+	for i, r := range reqs {
+		eg.Go(func() error {
+			vp, err := client.Page(ectx, r.Project)
+			if err != nil {
+				if repositoryError(err) || errors.Is(err, context.Canceled) {
+					return err
+				}
+				if errors.Is(err, index.ErrProjectNotFound) || errors.Is(err, updater.ErrNotSigned) {
+					// No page, or none signed: the repository does not
+					// vouch for the project at all.
+					err = fmt.Errorf("the repository has no project %q (%w)", r.Project, err)
+				}
+				results[i].err = err
+				return nil
+			}
+			bin, src := o.formats.allowed(r.Project)
+			sel, err := index.SelectRelease(vp, r, index.SelectOptions{
+				Env: env, AllFiles: o.all, Pre: o.pre, OnlyBinary: !src, NoBinary: !bin,
+			})
+			results[i] = result{sel, vp, err}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		if repositoryError(err) {
+			return nil, nil, asRepositoryError(g, err)
+		}
+		return nil, nil, err
+	}
+	var items []*dlItem
+	var failures []dlFailure
+	seen := map[string]bool{}
+	for i, res := range results {
+		r := reqs[i]
+		if res.err != nil {
+			code := exitUsage
+			var nm *index.NoMatchError
+			if errors.As(res.err, &nm) && nm.Unsigned {
+				code = exitFailed
+			}
+			failures = append(failures, dlFailure{requirementLabel(r), res.err, code})
+			continue
+		}
+		if res.sel.Yanked && !g.quiet {
+			reason := res.sel.YankedReason
+			if reason == "" {
+				reason = "no reason given"
+			}
+			fmt.Fprintf(g.stderr, "tufpip: warning: %s==%s is yanked (%s); taken because it is pinned exactly\n", r.Project, res.sel.Version, reason)
+		}
+		for _, f := range res.sel.Files {
+			if seen[f.Filename] {
+				continue
+			}
+			seen[f.Filename] = true
+			if !index.SafeFilename(f.Filename) {
+				failures = append(failures, dlFailure{f.Filename, errors.New("unsafe file name"), exitFailed})
+				continue
+			}
+			items = append(items, &dlItem{req: r, vp: res.vp, file: f, dest: filepath.Join(o.dir, f.Filename)})
+		}
+	}
+	return items, failures, nil
+}
+
+// hashAlgorithms are the digests to compute over the verified bytes:
+// sha256 for the output line, and whatever the requirement's --hash
+// values use.
+func (it *dlItem) hashAlgorithms() []string {
+	return append([]string{updater.HashSHA256}, it.req.HashAlgorithms()...)
+}
+
+// checkHashes records sums (computed over the verified bytes) and checks
+// them against the requirement's --hash values, if any.
+func (it *dlItem) checkHashes(sums map[string]string) error {
+	it.sha256 = sums[updater.HashSHA256]
+	if !it.req.HasHashes() {
+		return nil
+	}
+	digests := it.vp.SignedDigests(it.file)
+	for a, h := range sums {
+		digests[a] = h
+	}
+	if it.req.CheckDigests(digests) != index.HashMatch {
+		var got []string
+		for _, a := range it.req.HashAlgorithms() {
+			got = append(got, a+":"+digests[a])
+		}
+		return &hashNotListedError{req: requirementLabel(it.req), got: strings.Join(got, ", ")}
+	}
+	return nil
+}
+
+// hashNotListedError: the verified file's digest is not among the
+// requirement's --hash values.
+type hashNotListedError struct{ req, got string }
+
+func (e *hashNotListedError) Error() string {
+	return fmt.Sprintf("the signed file's digest (%s) is not among the --hash values of %s", e.got, e.req)
+}
+
+func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure, total int) error {
+	code := exitUsage
+	hints := map[string]bool{}
+	var hintOrder []string
+	for _, f := range failures {
+		msg, hint, _ := describe(f.err)
+		fmt.Fprintf(g.stderr, "tufpip: %s: %s\n", f.name, strings.ReplaceAll(msg, "\n", " "))
+		var hn *hashNotListedError
+		if errors.As(f.err, &hn) {
+			hint = "the requirements file and the repository disagree: the file was not written. Regenerate the hashes only if you trust the new release"
+		}
+		if hint != "" && !hints[hint] {
+			hints[hint] = true
+			hintOrder = append(hintOrder, hint)
+		}
+		if f.code == exitFailed {
+			code = exitFailed
+		}
+	}
+	summary := fmt.Sprintf("nothing was written to %s: %d of %d failed", o.dir, len(failures), total)
+	if code == exitFailed {
+		fmt.Fprintf(g.stderr, "tufpip: %s\n", summary)
+		for _, h := range hintOrder {
+			fmt.Fprintf(g.stderr, "hint: %s\n", h)
+		}
+		return errSilent
+	}
+	if len(hintOrder) > 0 {
+		summary += "\nhint: " + strings.Join(hintOrder, "; ")
+	}
+	return usageError{errors.New(summary)}
+}
+
+// copyEntry copies the verified cache entry to dest (temp file, fsync,
+// rename).
+func copyEntry(dest string, ent *cache.Entry) error {
+	f := ent.File()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return copyAtomic(dest, f)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer, override *bool) bool {
+	if override != nil {
+		return *override
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ---- progress ----
+
+// byteProgress is one progress bar over all downloads; nil-safe, and a
+// no-op until started.
+type byteProgress struct {
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+}
+
+func (p *byteProgress) start(w io.Writer, total int64, files int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	desc := "downloading 1 file"
+	if files != 1 {
+		desc = fmt.Sprintf("downloading %d files", files)
+	}
+	p.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetPredictTime(true),
+	)
+}
+
+func (p *byteProgress) add(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil && n > 0 {
+		p.bar.Add64(n)
+	}
+}
+
+func (p *byteProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+// fileProgress counts one file's bytes, at most its length (retries and
+// cache hits must not push the bar past its total).
+type fileProgress struct {
+	p      *byteProgress
+	length int64
+	seen   atomic.Int64
+}
+
+type fileProgressKey struct{}
+
+func withFileProgress(ctx context.Context, p *byteProgress, length int64) context.Context {
+	return context.WithValue(ctx, fileProgressKey{}, &fileProgress{p: p, length: length})
+}
+
+func (fp *fileProgress) add(n int64) {
+	for {
+		old := fp.seen.Load()
+		next := min(old+n, fp.length)
+		if next <= old || fp.seen.CompareAndSwap(old, next) {
+			fp.p.add(next - old)
+			return
+		}
+	}
+}
+
+// fileDone fills the bar up to the file's length (a cache hit downloads
+// nothing).
+func (p *byteProgress) fileDone(ctx context.Context) {
+	if fp, ok := ctx.Value(fileProgressKey{}).(*fileProgress); ok {
+		fp.add(fp.length)
+	}
+}
+
+// progressTransport counts response bytes of requests whose context
+// carries a fileProgress.
+type progressTransport struct{ base http.RoundTripper }
+
+func (t *progressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if fp, ok := req.Context().Value(fileProgressKey{}).(*fileProgress); ok && resp != nil && resp.Body != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, fp: fp}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	fp *fileProgress
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.fp.add(int64(n))
+	return n, err
+}

@@ -1,0 +1,586 @@
+package main
+
+// What download and verify share: reading requirements files, the target
+// interpreter and platform, format control (--only-binary/--no-binary),
+// hashing files, and memoized verified pages.
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/updater"
+)
+
+// readRequirements parses the requirements files at paths ("-" is
+// standard input). Every requirement must pin one version exactly: -r is
+// for lock files, where "latest" would make the result depend on the day.
+func readRequirements(g *globals, paths []string) ([]index.Requirement, error) {
+	var reqs []index.Requirement
+	for _, p := range paths {
+		var r io.Reader
+		name := p
+		if p == "-" {
+			r, name = g.stdin, "standard input"
+		} else {
+			f, err := os.Open(p)
+			if err != nil {
+				return nil, usagef("reading requirements: %v", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		rf, err := index.ParseRequirements(r, 0)
+		if err != nil {
+			hint := ""
+			if errors.Is(err, index.ErrUnsupportedRequirement) {
+				hint = "\nhint: tufpip takes name==version requirements with --hash options; remove or resolve the line"
+			}
+			return nil, usagef("%s: %v%s", name, err, hint)
+		}
+		for _, ig := range rf.Ignored {
+			if !g.quiet {
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s: line %d: %s ignored: files come only from the TUF repository\n", name, ig.Line, ig.Option)
+			}
+		}
+		for _, req := range rf.Requirements {
+			if _, ok := req.Pin(); !ok {
+				return nil, usagef("%s: line %d: %s is not pinned\nhint: requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)", name, req.Line, req.NameSpec())
+			}
+			reqs = append(reqs, req)
+		}
+	}
+	return reqs, nil
+}
+
+// requirementLabel names a requirement in messages: its text, and where it
+// came from when that was a file.
+func requirementLabel(r index.Requirement) string {
+	if r.Line > 0 {
+		return fmt.Sprintf("%s (line %d)", r.NameSpec(), r.Line)
+	}
+	return r.NameSpec()
+}
+
+// checkDuplicates refuses two requirements for one project, as pip does
+// ("double requirement given").
+func checkDuplicates(reqs []index.Requirement) error {
+	seen := map[string]index.Requirement{}
+	for _, r := range reqs {
+		if prev, ok := seen[r.Project]; ok {
+			return usagef("double requirement given: %s and %s", requirementLabel(prev), requirementLabel(r))
+		}
+		seen[r.Project] = r
+	}
+	return nil
+}
+
+// ---- the target interpreter and platform ----
+
+// targetOptions are pip's --python-version, --platform and
+// --implementation.
+type targetOptions struct {
+	pythonVersion  string
+	platforms      []string
+	implementation string
+}
+
+// defaultPythonVersion is the target when neither --python-version nor a
+// python3 on PATH says otherwise.
+const defaultPythonVersion = "3.12"
+
+// hostPython is what the python3 on PATH says about itself.
+type hostPython struct {
+	Version  string   `json:"version"`  // "3.11.4"
+	Impl     string   `json:"impl"`     // sys.implementation.name
+	Platform string   `json:"platform"` // sysconfig.get_platform()
+	Libc     []string `json:"libc"`     // platform.libc_ver()
+	Machine  string   `json:"machine"`
+}
+
+const probeScript = `import json, platform, sys, sysconfig
+print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "impl": sys.implementation.name,
+  "platform": sysconfig.get_platform(), "libc": list(platform.libc_ver()), "machine": platform.machine()}))`
+
+// probePython asks python3 (TUFPIP_PYTHON overrides) about itself. It
+// returns nil when there is none or it does not answer in time.
+var probePython = func(ctx context.Context) *hostPython {
+	exe := os.Getenv("TUFPIP_PYTHON")
+	if exe == "" {
+		var err error
+		if exe, err = exec.LookPath("python3"); err != nil {
+			return nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, exe, "-I", "-c", probeScript).Output()
+	if err != nil {
+		return nil
+	}
+	var hp hostPython
+	if json.Unmarshal(out, &hp) != nil || hp.Version == "" {
+		return nil
+	}
+	return &hp
+}
+
+// environment resolves the target: flags first, then the host's python3,
+// then defaults (Python 3.12 on this OS and architecture). It also
+// returns a one-line description for messages.
+func (o targetOptions) environment(ctx context.Context) (index.Environment, string, error) {
+	var host *hostPython
+	if o.pythonVersion == "" || len(o.platforms) == 0 || o.implementation == "" {
+		host = probePython(ctx)
+	}
+	py := o.pythonVersion
+	if py == "" {
+		py = defaultPythonVersion
+		if host != nil {
+			py = host.Version
+		}
+	}
+	if _, err := index.CompatibleTags(py, []string{"any"}, "cp"); err != nil {
+		return index.Environment{}, "", usagef("invalid --python-version %q: want X.Y or X.Y.Z", py)
+	}
+	impl := o.implementation
+	if impl == "" {
+		impl = "cp"
+		if host != nil && host.Impl == "pypy" {
+			impl = "pp"
+		}
+	}
+	plats := expandPlatforms(o.platforms)
+	if len(plats) == 0 {
+		plats = hostPlatforms(host)
+	}
+	tags, err := index.CompatibleTags(py, plats, impl)
+	if err != nil {
+		return index.Environment{}, "", usageError{err}
+	}
+	env := index.Environment{PythonVersion: py, Tags: tags, Markers: markerEnv(py, impl, plats[0])}
+	desc := fmt.Sprintf("Python %s (%s) on %s", py, impl, plats[0])
+	return env, desc, nil
+}
+
+// expandPlatforms applies pip's expansion of --platform values: a
+// manylinux2014 or manylinux2010 platform also accepts the older legacy
+// manylinux wheels.
+func expandPlatforms(given []string) []string {
+	var out []string
+	add := func(p string) {
+		for _, q := range out {
+			if q == p {
+				return
+			}
+		}
+		out = append(out, p)
+	}
+	for _, p := range given {
+		for _, q := range strings.Split(p, ",") {
+			q = strings.TrimSpace(q)
+			if q == "" {
+				continue
+			}
+			add(q)
+			prefix, arch, _ := strings.Cut(q, "_")
+			switch prefix {
+			case "manylinux2014":
+				if arch == "i686" || arch == "x86_64" {
+					add("manylinux2010_" + arch)
+					add("manylinux1_" + arch)
+				}
+			case "manylinux2010":
+				add("manylinux1_" + arch)
+			}
+		}
+	}
+	return out
+}
+
+// hostPlatforms returns the platform tags of the host python3, or of this
+// OS and architecture when there is none (assuming glibc 2.17, the
+// manylinux2014 baseline, on Linux).
+func hostPlatforms(host *hostPython) []string {
+	if host != nil {
+		plat := strings.ReplaceAll(strings.ReplaceAll(host.Platform, "-", "_"), ".", "_")
+		switch {
+		case strings.HasPrefix(host.Platform, "linux-"):
+			arch := strings.TrimPrefix(host.Platform, "linux-")
+			if len(host.Libc) == 2 && host.Libc[0] == "glibc" {
+				if maj, min, ok := parseMajorMinor(host.Libc[1]); ok {
+					return index.ManylinuxPlatforms(arch, maj, min)
+				}
+			}
+			return []string{"linux_" + arch}
+		case strings.HasPrefix(host.Platform, "macosx-"):
+			parts := strings.Split(host.Platform, "-")
+			if len(parts) == 3 {
+				if maj, min, ok := parseMajorMinor(parts[1]); ok {
+					return macPlatforms(maj, min, parts[2])
+				}
+			}
+		case host.Platform != "":
+			return []string{plat}
+		}
+	}
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "arm": "armv7l", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}[runtime.GOARCH]
+	switch runtime.GOOS {
+	case "darwin":
+		if runtime.GOARCH == "arm64" {
+			return macPlatforms(11, 0, "arm64")
+		}
+		return macPlatforms(10, 9, "x86_64")
+	case "windows":
+		return []string{map[string]string{"amd64": "win_amd64", "arm64": "win_arm64", "386": "win32"}[runtime.GOARCH]}
+	}
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	return index.ManylinuxPlatforms(arch, 2, 17)
+}
+
+func parseMajorMinor(s string) (int, int, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	maj, err1 := strconv.Atoi(parts[0])
+	min, err2 := strconv.Atoi(parts[1])
+	return maj, min, err1 == nil && err2 == nil
+}
+
+// macPlatforms returns macOS platform tags, best first, roughly as
+// packaging.tags.mac_platforms does: every macOS version down to 10.4
+// (x86_64) or 11.0 plus universal2 back to 10.4 (arm64).
+func macPlatforms(major, minor int, arch string) []string {
+	formats := []string{arch, "universal2"}
+	if arch == "x86_64" {
+		formats = []string{"x86_64", "intel", "fat64", "fat32", "universal2", "universal"}
+	}
+	var out []string
+	for m := major; m >= 11; m-- {
+		for _, f := range formats {
+			out = append(out, fmt.Sprintf("macosx_%d_0_%s", m, f))
+		}
+	}
+	top := 16
+	if major == 10 {
+		top = minor
+	}
+	for m := top; m >= 4; m-- {
+		if arch == "x86_64" {
+			for _, f := range formats {
+				out = append(out, fmt.Sprintf("macosx_10_%d_%s", m, f))
+			}
+		} else {
+			out = append(out, fmt.Sprintf("macosx_10_%d_universal2", m))
+		}
+	}
+	return out
+}
+
+// markerEnv returns PEP 508 marker values for the target, derived from its
+// Python version, implementation and best platform tag.
+func markerEnv(py, impl, platform string) map[string]string {
+	parts := strings.Split(py, ".")
+	short := strings.Join(parts[:2], ".")
+	full := py
+	if len(parts) == 2 {
+		full += ".0"
+	}
+	env := map[string]string{
+		"python_version": short, "python_full_version": full,
+		"implementation_name": "cpython", "platform_python_implementation": "CPython",
+		"implementation_version": full, "extra": "",
+		"os_name": "posix", "sys_platform": "linux", "platform_system": "Linux",
+	}
+	if impl == "pp" {
+		env["implementation_name"], env["platform_python_implementation"] = "pypy", "PyPy"
+	}
+	machine := platform
+	switch {
+	case strings.HasPrefix(platform, "macosx_"):
+		env["sys_platform"], env["platform_system"] = "darwin", "Darwin"
+		p := strings.Split(platform, "_")
+		machine = p[len(p)-1]
+	case strings.HasPrefix(platform, "win"):
+		env["os_name"], env["sys_platform"], env["platform_system"] = "nt", "win32", "Windows"
+		machine = map[string]string{"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}[platform]
+	default:
+		// manylinux_2_17_x86_64, musllinux_1_2_aarch64, linux_x86_64
+		for _, arch := range []string{"x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64"} {
+			if strings.HasSuffix(platform, "_"+arch) {
+				machine = arch
+			}
+		}
+	}
+	env["platform_machine"] = machine
+	return env
+}
+
+// ---- --only-binary / --no-binary, as pip's FormatControl ----
+
+type formatControl struct {
+	noBinary, onlyBinary map[string]bool
+}
+
+// set applies one --no-binary (target = noBinary) or --only-binary value
+// in command-line order, as pip's handle_mutual_excludes: comma-separated
+// names, ":all:" for every project, ":none:" to clear.
+func (fc *formatControl) set(value string, target, other map[string]bool) error {
+	if strings.HasPrefix(value, "-") {
+		return fmt.Errorf("%q: want :all:, :none: or project names", value)
+	}
+	names := strings.Split(value, ",")
+	for {
+		i := -1
+		for j, n := range names {
+			if n == ":all:" {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			break
+		}
+		clear(other)
+		clear(target)
+		target[":all:"] = true
+		names = names[i+1:]
+		hasNone := false
+		for _, n := range names {
+			hasNone = hasNone || n == ":none:"
+		}
+		if !hasNone {
+			return nil
+		}
+	}
+	for _, n := range names {
+		switch {
+		case n == ":none:":
+			clear(target)
+		case index.ValidProjectName(n):
+			n = index.NormalizeName(n)
+			delete(other, n)
+			target[n] = true
+		default:
+			return fmt.Errorf("%q: want :all:, :none: or project names", n)
+		}
+	}
+	return nil
+}
+
+// allowed returns whether wheels and sdists of project may be taken.
+func (fc *formatControl) allowed(project string) (binary, source bool) {
+	switch {
+	case fc.onlyBinary[project]:
+		return true, false
+	case fc.noBinary[project]:
+		return false, true
+	case fc.onlyBinary[":all:"]:
+		return true, false
+	case fc.noBinary[":all:"]:
+		return false, true
+	}
+	return true, true
+}
+
+// formatFlag is the pflag.Value of --no-binary or --only-binary.
+type formatFlag struct {
+	fc     *formatControl
+	noBin  bool
+	values []string
+}
+
+func (f *formatFlag) String() string { return strings.Join(f.values, ",") }
+func (f *formatFlag) Type() string   { return "names" }
+func (f *formatFlag) Set(v string) error {
+	f.values = append(f.values, v)
+	if f.noBin {
+		return f.fc.set(v, f.fc.noBinary, f.fc.onlyBinary)
+	}
+	return f.fc.set(v, f.fc.onlyBinary, f.fc.noBinary)
+}
+
+func newFormatControl() *formatControl {
+	return &formatControl{noBinary: map[string]bool{}, onlyBinary: map[string]bool{}}
+}
+
+// ---- hashing ----
+
+func newDigest(alg string) hash.Hash {
+	switch alg {
+	case updater.HashSHA256:
+		return sha256.New()
+	case "sha384":
+		return sha512.New384()
+	case updater.HashSHA512:
+		return sha512.New()
+	case updater.HashBLAKE2b256:
+		h, _ := blake2b.New256(nil)
+		return h
+	}
+	return nil
+}
+
+// multiDigest computes several digests of one stream.
+type multiDigest map[string]hash.Hash
+
+func newMultiDigest(algs ...string) multiDigest {
+	md := multiDigest{}
+	for _, a := range algs {
+		if h := newDigest(a); h != nil {
+			md[a] = h
+		}
+	}
+	return md
+}
+
+func (md multiDigest) Write(p []byte) (int, error) {
+	for _, h := range md {
+		h.Write(p)
+	}
+	return len(p), nil
+}
+
+func (md multiDigest) sums() map[string]string {
+	out := map[string]string{}
+	for a, h := range md {
+		out[a] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
+// verifyFile streams the file at path through verification against ti,
+// computing algs on the way, and returns their digests and the file's
+// length. Mismatches are *updater.MismatchError.
+func verifyFile(path string, ti updater.TargetInfo, algs ...string) (map[string]string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	md := newMultiDigest(algs...)
+	n, err := updater.VerifyCopy(md, f, ti)
+	if err != nil {
+		return nil, n, err
+	}
+	return md.sums(), n, nil
+}
+
+// digestsOf hashes r with algs in one pass.
+func digestsOf(r io.Reader, algs ...string) (map[string]string, int64, error) {
+	md := newMultiDigest(algs...)
+	n, err := io.CopyBuffer(md, r, make([]byte, 256<<10))
+	return md.sums(), n, err
+}
+
+// shortHash abbreviates a digest for messages.
+func shortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}
+
+// ---- verified pages, fetched once per project ----
+
+type pageMemo struct {
+	c  *index.Client
+	mu sync.Mutex
+	m  map[string]*pageCall
+}
+
+type pageCall struct {
+	done chan struct{}
+	vp   *index.VerifiedPage
+	err  error
+}
+
+func newPageMemo(c *index.Client) *pageMemo { return &pageMemo{c: c, m: map[string]*pageCall{}} }
+
+// get returns the verified page of project, fetching it at most once.
+func (pm *pageMemo) get(ctx context.Context, project string) (*index.VerifiedPage, error) {
+	name := index.NormalizeName(project)
+	pm.mu.Lock()
+	call, ok := pm.m[name]
+	if !ok {
+		call = &pageCall{done: make(chan struct{})}
+		pm.m[name] = call
+		pm.mu.Unlock()
+		call.vp, call.err = pm.c.Page(ctx, name)
+		close(call.done)
+	} else {
+		pm.mu.Unlock()
+	}
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return call.vp, call.err
+}
+
+// ---- classifying errors ----
+
+// repositoryError reports whether err is about the repository as a whole
+// (its metadata failed verification or expired, or it could not be
+// reached) rather than about one file: then nothing can be decided about
+// any file.
+func repositoryError(err error) bool {
+	var (
+		me *updater.MetadataError
+		ne *updater.NetworkError
+		re *updater.RedirectError
+	)
+	return errors.As(err, &me) || errors.As(err, &ne) || errors.As(err, &re) ||
+		errors.Is(err, updater.ErrNoTrustedRoot)
+}
+
+// asRepositoryError makes err exit with code 2 (usage or repository
+// error), keeping the words and hint reportError would give it, and
+// saying so when --offline was the reason metadata could not be used.
+func asRepositoryError(g *globals, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	msg, hint, _ := describe(err)
+	if g.offline {
+		if errors.Is(err, updater.ErrExpired) {
+			msg = "offline: the cached metadata has expired: " + msg
+			hint = "run without --offline (or \"tufpip refresh\") to fetch fresh signed metadata; tufpip never verifies against expired metadata"
+		} else if !strings.Contains(msg, "offline") {
+			msg = "offline: " + msg
+			if hint == "" {
+				hint = "run once without --offline so the metadata needed is cached"
+			}
+		}
+	}
+	if hint != "" {
+		msg += "\nhint: " + hint
+	}
+	return usageError{errors.New(msg)}
+}
+
+// errorLine renders err for a per-file line: the message only.
+func errorLine(err error) string {
+	msg, _, _ := describe(err)
+	return strings.ReplaceAll(msg, "\n", " ")
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tufpip/tufpip/integration/repogen"
+)
+
+// testRepo is a generated repository served on loopback plus a tufpip
+// home directory that trusts it.
+type testRepo struct {
+	t      *testing.T
+	repo   *repogen.Repo
+	url    string
+	home   string
+	layout string
+}
+
+func newTestRepo(t *testing.T, opts repogen.Options, projects ...repogen.ProjectSpec) *testRepo {
+	t.Helper()
+	opts.Dir = filepath.Join(t.TempDir(), "repo")
+	r, err := repogen.Generate(opts, projects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(repogen.NewHandler(r.Dir()))
+	t.Cleanup(srv.Close)
+	layout := opts.IndexLayout
+	if layout == "" {
+		layout = repogen.IndexLayoutPEP458
+	}
+	return &testRepo{t: t, repo: r, url: srv.URL, home: t.TempDir(), layout: layout}
+}
+
+// run runs tufpip in-process against the repository. The freshness window
+// is off so every run sees the repository's latest state.
+func (tr *testRepo) run(args ...string) (code int, stdout, stderr string) {
+	tr.t.Helper()
+	full := append([]string{
+		"--home", tr.home,
+		"--metadata-url", tr.url + "/metadata/",
+		"--index-url", tr.url + "/simple/",
+		"--files-url", tr.url + "/packages/",
+		"--root", filepath.Join(tr.repo.Dir(), "trusted-root.json"),
+		"--layout", tr.layout,
+		"--freshness", "0",
+	}, args...)
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code = Main(ctx, full, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// file returns the repository's file named filename.
+func (tr *testRepo) file(filename string) repogen.FileInfo {
+	tr.t.Helper()
+	for _, f := range tr.repo.Files() {
+		if f.Filename == filename {
+			return f
+		}
+	}
+	tr.t.Fatalf("no file %s in the repository", filename)
+	return repogen.FileInfo{}
+}
+
+// copyFile copies the repository's legitimate file into dir.
+func (tr *testRepo) copyFile(filename, dir string) string {
+	tr.t.Helper()
+	f := tr.file(filename)
+	data, err := os.ReadFile(filepath.Join(tr.repo.Dir(), "packages", filepath.FromSlash(f.Path)))
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	p := filepath.Join(dir, filename)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		tr.t.Fatal(err)
+	}
+	return p
+}
+
+// listDir returns the names in dir, sorted.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+func sha256Hex(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func wantCode(t *testing.T, code, want int, stdout, stderr string) {
+	t.Helper()
+	if code != want {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+	}
+}
+
+func wantContains(t *testing.T, what, got string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(got, s) {
+			t.Errorf("%s does not contain %q:\n%s", what, s, got)
+		}
+	}
+}
+
+// ---- unit tests of the shared pieces ----
+
+func TestFormatControl(t *testing.T) {
+	tests := []struct {
+		sets           [][2]string // flag ("no"/"only"), value — in command-line order
+		project        string
+		binary, source bool
+	}{
+		{nil, "a", true, true},
+		{[][2]string{{"only", ":all:"}}, "a", true, false},
+		{[][2]string{{"no", ":all:"}}, "a", false, true},
+		{[][2]string{{"only", ":all:"}, {"no", "A_b"}}, "a-b", false, true},
+		{[][2]string{{"no", "a-b"}, {"only", ":all:"}}, "a-b", true, false},
+		{[][2]string{{"only", ":all:"}, {"only", ":none:"}}, "a", true, true},
+		{[][2]string{{"no", ":all:,:none:,x"}}, "x", false, true},
+		{[][2]string{{"no", ":all:,:none:,x"}}, "y", true, true},
+	}
+	for _, tt := range tests {
+		fc := newFormatControl()
+		for _, s := range tt.sets {
+			f := &formatFlag{fc: fc, noBin: s[0] == "no"}
+			if err := f.Set(s[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, s := fc.allowed(tt.project)
+		if b != tt.binary || s != tt.source {
+			t.Errorf("%v for %s: binary %v source %v, want %v %v", tt.sets, tt.project, b, s, tt.binary, tt.source)
+		}
+	}
+	if err := (&formatFlag{fc: newFormatControl()}).Set("--pre"); err == nil {
+		t.Error("option-looking value accepted")
+	}
+}
+
+func TestTargetEnvironment(t *testing.T) {
+	saved := probePython
+	t.Cleanup(func() { probePython = saved })
+	probePython = func(context.Context) *hostPython {
+		return &hostPython{Version: "3.11.4", Impl: "cpython", Platform: "linux-x86_64", Libc: []string{"glibc", "2.31"}, Machine: "x86_64"}
+	}
+	env, desc, err := targetOptions{}.environment(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.PythonVersion != "3.11.4" || desc != "Python 3.11.4 (cp) on manylinux_2_31_x86_64" || env.Markers["sys_platform"] != "linux" || env.Markers["python_version"] != "3.11" {
+		t.Errorf("host: %s %+v", desc, env.Markers)
+	}
+	if env.Tags[0].String() != "cp311-cp311-manylinux_2_31_x86_64" {
+		t.Errorf("first tag %s", env.Tags[0])
+	}
+	env, desc, err = targetOptions{pythonVersion: "3.9", platforms: []string{"win_amd64"}}.environment(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc != "Python 3.9 (cp) on win_amd64" || env.Markers["sys_platform"] != "win32" || env.Markers["os_name"] != "nt" || env.Markers["python_full_version"] != "3.9.0" || env.Markers["platform_machine"] != "AMD64" {
+		t.Errorf("flags: %s %+v", desc, env.Markers)
+	}
+	probePython = func(context.Context) *hostPython { return nil }
+	env, _, err = targetOptions{}.environment(context.Background())
+	if err != nil || env.PythonVersion != defaultPythonVersion {
+		t.Errorf("no python3: %v %v", env.PythonVersion, err)
+	}
+	if _, _, err := (targetOptions{pythonVersion: "three"}).environment(context.Background()); err == nil {
+		t.Error("bad --python-version accepted")
+	}
+}
+
+func TestExpandPlatforms(t *testing.T) {
+	got := expandPlatforms([]string{"manylinux2014_x86_64", "linux_x86_64,manylinux2010_i686"})
+	want := []string{"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64", "manylinux2010_i686", "manylinux1_i686"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v", got)
+	}
+	mac := macPlatforms(12, 3, "arm64")
+	if mac[0] != "macosx_12_0_arm64" || !slices.Contains(mac, "macosx_11_0_universal2") || !slices.Contains(mac, "macosx_10_9_universal2") {
+		t.Errorf("mac: %v", mac)
+	}
+}
+
+func TestReadRequirements(t *testing.T) {
+	dir := t.TempDir()
+	g := &globals{stderr: &bytes.Buffer{}, stdin: strings.NewReader("a==1\n")}
+	reqs, err := readRequirements(g, []string{"-"})
+	if err != nil || len(reqs) != 1 || reqs[0].Project != "a" {
+		t.Fatalf("stdin: %v %v", reqs, err)
+	}
+	for _, tc := range []struct{ content, want string }{
+		{"a>=1\n", "line 1: a>=1 is not pinned"},
+		{"a==1.*\n", "not pinned"},
+		{"https://x/a.whl\n", "hint: tufpip takes name==version"},
+		{"a==1 --hash=sha256:00\n", "64 hex digits"},
+	} {
+		p := writeFile(t, filepath.Join(dir, "r.txt"), tc.content)
+		_, err := readRequirements(g, []string{p})
+		var ue usageError
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errorsAs(err, &ue) {
+			t.Errorf("%q: %v, want usage error with %q", tc.content, err, tc.want)
+		}
+	}
+	g.stderr = &bytes.Buffer{}
+	p := writeFile(t, filepath.Join(dir, "r.txt"), "--index-url https://evil.example/simple\na==1\n")
+	if _, err := readRequirements(g, []string{p}); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, "stderr", g.stderr.(*bytes.Buffer).String(), "line 1: --index-url ignored")
+}
+
+func errorsAs(err error, target *usageError) bool {
+	ue, ok := err.(usageError)
+	if ok {
+		*target = ue
+	}
+	return ok
+}

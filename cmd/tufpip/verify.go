@@ -1,0 +1,656 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/updater"
+)
+
+func init() { extraCommands = append(extraCommands, newVerifyCmd) }
+
+type verifyOptions struct {
+	reqFiles []string
+	asJSON   bool
+	junit    string
+	jobs     int
+}
+
+func newVerifyCmd(g *globals) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify FILE|DIR... | -r requirements.txt",
+		Short: "Prove that files on disk, or a requirements file, match what the repository signed",
+		Long: `Check distribution files on disk against the repository's TUF metadata.
+A directory stands for every .whl, .tar.gz and .zip file in it (not
+recursive). Nothing is downloaded for files, and nothing is ever written
+next to them.
+
+For each file, its name gives the project and version. In the layouts that
+sign distributions (pep458, simple-path, dists-only) the file's target path
+is Warehouse's "<b2[0:2]>/<b2[2:4]>/<b2[4:]>/<filename>", where b2 is the
+blake2b-256 of the file itself: tufpip computes it, looks that target up in
+the signed hash bins, and then checks the length and every signed hash. No
+index page is needed, so this works --offline from cached metadata. A file
+whose content is not signed is then looked up by name on the project's
+verified index page to say what differs. In the index-only layout the
+verified page's hashes are used.
+
+-r FILE checks a pip requirements file instead (nothing is downloaded into
+your directories): every requirement must pin a version (==VERSION) that
+the repository signed files for, and every --hash value must be the digest
+of one of those signed files. When the repository signs neither that
+algorithm nor a verified page listing it (dists-only with blake2b-256
+only), the file is fetched into tufpip's verified cache to compute it.
+
+Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file, then
+"N verified, M failed". --json prints a report instead (per file: name,
+path, status, error, target path, signed length and hashes, signing role,
+snapshot version); --junit FILE also writes JUnit XML for CI systems.
+
+--offline verifies from cached metadata only and refuses if it has
+expired; the hash bins needed must have been fetched before (by any
+command run online). -r needs index pages, so it cannot run offline.
+
+Exit codes:
+  0  every file (and requirement) verified
+  1  a file or requirement failed verification
+  2  usage error, or nothing could be decided: the repository's metadata
+     did not verify, has expired, or could not be reached`,
+		Example: `  tufpip verify dist/
+  tufpip verify --json --junit report.xml dist/*.whl
+  tufpip verify -r requirements.txt
+  tufpip --offline verify wheelhouse/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.reqFiles, "requirement", "r", nil, "check a pip requirements file of pinned requirements, - for standard input (repeatable)")
+	f.BoolVar(&o.asJSON, "json", false, "print a JSON report on standard output")
+	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
+	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
+	return cmd
+}
+
+// Statuses in reports.
+const (
+	statusVerified = "verified"
+	statusFailed   = "failed"
+	statusError    = "error" // could not be checked
+)
+
+// verifyResult is one file or requirement in the report.
+type verifyResult struct {
+	Name        string `json:"name"`
+	Path        string `json:"path,omitempty"`
+	Requirement string `json:"requirement,omitempty"`
+	Line        int    `json:"line,omitempty"`
+	Status      string `json:"status"`
+	Error       string `json:"error,omitempty"`
+	// Check names what failed: "filename", "not-signed", "length", a hash
+	// algorithm, "hash" (a requirement's --hash), "read" or "lookup".
+	Check           string            `json:"check,omitempty"`
+	Target          string            `json:"target,omitempty"`
+	Length          int64             `json:"length,omitempty"`
+	Hashes          map[string]string `json:"hashes,omitempty"`
+	Role            string            `json:"role,omitempty"`
+	SnapshotVersion int64             `json:"snapshot_version,omitempty"`
+	// Files lists, for a requirement, the signed files of the release.
+	Files []string `json:"files,omitempty"`
+	// Detail says what was checked, for the text output.
+	Detail string `json:"-"`
+
+	elapsed time.Duration
+}
+
+func (r *verifyResult) fill(ti updater.TargetInfo) {
+	r.Target, r.Length, r.Hashes, r.Role, r.SnapshotVersion = ti.Path, ti.Length, ti.Hashes, ti.Role, ti.SnapshotVersion
+}
+
+func (r *verifyResult) fail(check, format string, a ...any) {
+	r.Status, r.Check, r.Error = statusFailed, check, fmt.Sprintf(format, a...)
+}
+
+type verifyReport struct {
+	Repository   string         `json:"repository"`
+	MetadataURL  string         `json:"metadata_url"`
+	Layout       string         `json:"layout"`
+	Offline      bool           `json:"offline"`
+	Verified     int            `json:"verified"`
+	Failed       int            `json:"failed"`
+	Files        []verifyResult `json:"files"`
+	Requirements []verifyResult `json:"requirements,omitempty"`
+}
+
+type verifier struct {
+	g      *globals
+	s      *session
+	client *index.Client
+	pages  *pageMemo
+}
+
+func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string) error {
+	if o.jobs < 1 {
+		return usagef("invalid --jobs %d: want at least 1", o.jobs)
+	}
+	paths, err := distributionPaths(args)
+	if err != nil {
+		return err
+	}
+	reqs, err := readRequirements(g, o.reqFiles)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 && len(reqs) == 0 {
+		return usagef("nothing to verify\nhint: name files or directories (tufpip verify dist/), or pass -r requirements.txt")
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	if g.offline && len(reqs) > 0 {
+		return usagef("verify -r needs the repository's index pages, which --offline cannot fetch")
+	}
+	if g.offline && !s.site.DistsSigned() && len(paths) > 0 {
+		return usagef("the %s layout signs index pages, not files: verifying files needs the pages, which --offline cannot fetch", s.rc.Layout)
+	}
+	if (len(reqs) > 0 || !s.site.DistsSigned()) && s.site.IndexURL == nil {
+		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
+	}
+	client := s.client()
+	v := &verifier{g: g, s: s, client: client, pages: newPageMemo(client)}
+
+	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline,
+		Files: make([]verifyResult, len(paths)), Requirements: make([]verifyResult, len(reqs))}
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(o.jobs)
+	for i, p := range paths {
+		eg.Go(func() error {
+			start := time.Now()
+			res, err := v.file(ectx, p)
+			res.elapsed = time.Since(start)
+			rep.Files[i] = res
+			return err
+		})
+	}
+	for i, r := range reqs {
+		eg.Go(func() error {
+			start := time.Now()
+			res, err := v.requirement(ectx, r)
+			res.elapsed = time.Since(start)
+			rep.Requirements[i] = res
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		if repositoryError(err) {
+			return asRepositoryError(g, err)
+		}
+		return err
+	}
+	code := exitOK
+	for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
+		switch res.Status {
+		case statusVerified:
+			rep.Verified++
+		case statusFailed:
+			rep.Failed++
+			code = exitFailed
+		default:
+			rep.Failed++
+			if code == exitOK {
+				code = exitUsage
+			}
+		}
+	}
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, &rep); err != nil {
+			return fmt.Errorf("writing JUnit report: %w", err)
+		}
+	}
+	out := g.stdout
+	if o.asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(&rep); err != nil {
+			return err
+		}
+	} else {
+		for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
+			switch {
+			case res.Status == statusVerified && !g.quiet:
+				fmt.Fprintf(out, "ok      %s%s\n", res.Name, res.Detail)
+			case res.Status == statusFailed:
+				fmt.Fprintf(out, "FAILED  %s: %s\n", res.Name, res.Error)
+			case res.Status == statusError:
+				fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", res.Name, res.Error)
+			}
+		}
+		if !g.quiet || code != exitOK {
+			fmt.Fprintf(out, "%d verified, %d failed\n", rep.Verified, rep.Failed)
+		}
+	}
+	switch code {
+	case exitFailed:
+		return errSilent
+	case exitUsage:
+		return usagef("%d of %d could not be checked\nhint: see the lines above; with --offline, run once online so the metadata needed is cached", rep.Failed, rep.Failed+rep.Verified)
+	}
+	return nil
+}
+
+// distExtensions are the files a directory argument stands for.
+var distExtensions = []string{".whl", ".tar.gz", ".zip"}
+
+// distributionPaths expands arguments: files as given, directories to
+// their distribution files, sorted.
+func distributionPaths(args []string) ([]string, error) {
+	var paths []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		if !fi.IsDir() {
+			paths = append(paths, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		var found []string
+		for _, e := range ents {
+			if !e.Type().IsRegular() && e.Type()&os.ModeSymlink == 0 {
+				continue
+			}
+			for _, ext := range distExtensions {
+				if strings.HasSuffix(e.Name(), ext) && !strings.HasPrefix(e.Name(), ".") {
+					found = append(found, filepath.Join(a, e.Name()))
+					break
+				}
+			}
+		}
+		if len(found) == 0 {
+			return nil, usagef("%s has no distribution files (.whl, .tar.gz, .zip)", a)
+		}
+		sort.Strings(found)
+		paths = append(paths, found...)
+	}
+	return paths, nil
+}
+
+// file verifies one file. The error is returned only when nothing can be
+// decided about any file (the repository's metadata failed, or the run
+// was interrupted); everything else is in the result.
+func (v *verifier) file(ctx context.Context, path string) (verifyResult, error) {
+	name := filepath.Base(path)
+	res := verifyResult{Name: name, Path: path}
+	d, err := index.ParseFilename(name)
+	if err != nil {
+		res.fail("filename", "not a wheel or sdist file name, so not something the repository signs (%v)", err)
+		return res, nil
+	}
+	if !v.s.site.DistsSigned() {
+		return v.fileFromPage(ctx, path, d, res, nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		res.fail("read", "%v", err)
+		return res, nil
+	}
+	sums, n, err := digestsOf(f, updater.HashBLAKE2b256)
+	f.Close()
+	if err != nil {
+		res.fail("read", "%v", err)
+		return res, nil
+	}
+	target := index.WarehouseTarget(sums[updater.HashBLAKE2b256], name)
+	ti, err := v.s.up.Target(ctx, target)
+	switch {
+	case err == nil:
+		res.fill(ti)
+		if complete, err := compareComputed(ti, n, sums); complete {
+			// Everything signed was computed in the first pass.
+			return v.result(path, err, res), nil
+		}
+		return v.check(path, ti, res), nil
+	case errors.Is(err, updater.ErrNotSigned):
+		return v.fileFromPage(ctx, path, d, res, err)
+	case repositoryError(err), errors.Is(err, context.Canceled):
+		return res, err
+	}
+	res.Status, res.Check, res.Error = statusError, "lookup", errorLine(err)
+	if v.g.offline {
+		res.Error = "offline: " + res.Error
+	}
+	return res, nil
+}
+
+// compareComputed checks ti against the length n and digests computed in
+// one pass over the file, as updater.Verifier would: the length, and every
+// algorithm of ti that tufpip can compute, in constant time. complete is
+// false when ti signs an algorithm that was not computed; then the file
+// must be streamed through updater.VerifyCopy instead.
+func compareComputed(ti updater.TargetInfo, n int64, sums map[string]string) (complete bool, err error) {
+	algs := ti.KnownHashes()
+	if len(algs) == 0 {
+		return false, nil
+	}
+	for _, alg := range algs {
+		if _, ok := sums[alg]; !ok {
+			return false, nil
+		}
+	}
+	if ti.Length != n {
+		return true, &updater.MismatchError{Path: ti.Path, Check: "length", Want: fmt.Sprint(ti.Length), Got: fmt.Sprint(n)}
+	}
+	for _, alg := range algs {
+		want, werr := hex.DecodeString(ti.Hashes[alg])
+		got, _ := hex.DecodeString(sums[alg])
+		if werr != nil || len(want) == 0 || subtle.ConstantTimeCompare(want, got) != 1 {
+			return true, &updater.MismatchError{Path: ti.Path, Check: alg, Want: strings.ToLower(ti.Hashes[alg]), Got: sums[alg]}
+		}
+	}
+	return true, nil
+}
+
+// check streams the file at path through verification against ti.
+func (v *verifier) check(path string, ti updater.TargetInfo, res verifyResult) verifyResult {
+	_, _, err := verifyFile(path, ti)
+	return v.result(path, err, res)
+}
+
+// result turns the outcome of verifying the file at path into res.
+func (v *verifier) result(path string, err error, res verifyResult) verifyResult {
+	var mm *updater.MismatchError
+	switch {
+	case err == nil:
+		res.Status = statusVerified
+	case errors.As(err, &mm):
+		what := "signed " + mm.Want + ", file has " + mm.Got
+		if mm.Check == "length" {
+			got := mm.Got
+			if fi, err := os.Stat(path); err == nil {
+				got = fmt.Sprint(fi.Size())
+			}
+			what = "signed " + mm.Want + " bytes, file has " + got
+		}
+		res.fail(mm.Check, "does not match what the repository signed: %s mismatch: %s", mm.Check, what)
+	default:
+		res.fail("read", "%v", err)
+	}
+	return res
+}
+
+// fileFromPage verifies a file against the project's verified page: in
+// the index-only layout always, otherwise to explain a file whose content
+// is not signed (notSigned, the direct lookup's error).
+func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, res verifyResult, notSigned error) (verifyResult, error) {
+	unknown := func(why string) (verifyResult, error) {
+		res.fail("not-signed", "not signed by the repository: %s", why)
+		return res, nil
+	}
+	if notSigned != nil && (v.g.offline || v.s.site.IndexURL == nil) {
+		return unknown("no signed file has this name and content (offline: the index page that would tell an unknown file from a modified one was not fetched)")
+	}
+	vp, err := v.pages.get(ctx, d.Project)
+	switch {
+	case err == nil:
+	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
+		return unknown(fmt.Sprintf("unknown file: the repository has no project %q", d.Project))
+	case notSigned == nil && (repositoryError(err) || errors.Is(err, context.Canceled)):
+		return res, err
+	case notSigned != nil && errors.Is(err, context.Canceled):
+		return res, err
+	case notSigned != nil:
+		return unknown(fmt.Sprintf("no signed file has this name and content (the index page could not be checked: %s)", errorLine(err)))
+	default:
+		res.fail("not-signed", "%s", errorLine(err))
+		return res, nil
+	}
+	for _, vf := range vp.Files {
+		if vf.Filename == res.Name {
+			res.fill(vf.Target)
+			return v.check(path, vf.Target, res), nil
+		}
+	}
+	for _, om := range vp.Omitted {
+		if om.Filename == res.Name {
+			return unknown("the index lists it, but " + om.Reason)
+		}
+	}
+	return unknown(fmt.Sprintf("unknown file: %s has no signed file of this name", d.Project))
+}
+
+// requirement checks that a pinned requirement names signed files and that
+// its --hash values are digests of those files.
+func (v *verifier) requirement(ctx context.Context, req index.Requirement) (verifyResult, error) {
+	res := verifyResult{Name: req.NameSpec(), Requirement: req.NameSpec(), Line: req.Line}
+	vp, err := v.pages.get(ctx, req.Project)
+	switch {
+	case err == nil:
+	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
+		res.fail("not-signed", "the repository has no project %q", req.Project)
+		return res, nil
+	case repositoryError(err) || errors.Is(err, context.Canceled):
+		return res, err
+	default:
+		res.fail("not-signed", "%s", errorLine(err))
+		return res, nil
+	}
+	files, omitted := index.ReleaseFiles(vp, req)
+	if len(files) == 0 {
+		if len(omitted) > 0 {
+			res.fail("not-signed", "the index lists %s, but it is not signed by the repository (%s)", omitted[0].Filename, omitted[0].Reason)
+		} else {
+			res.fail("not-signed", "the repository signed no file of this release")
+		}
+		return res, nil
+	}
+	for _, f := range files {
+		res.Files = append(res.Files, f.Filename)
+	}
+	res.Status = statusVerified
+	res.Detail = fmt.Sprintf(" (%s)", plural(len(files), "signed file"))
+	if !req.HasHashes() {
+		return res, nil
+	}
+	digests := make([]map[string]string, len(files))
+	for i, f := range files {
+		digests[i] = vp.SignedDigests(f)
+	}
+	unmatched := unmatchedHashes(req, digests)
+	if len(unmatched) > 0 {
+		// Some listed algorithm is not signed for some file: compute it
+		// over the verified bytes (fetched into the cache).
+		for i, f := range files {
+			missing := false
+			for _, alg := range req.HashAlgorithms() {
+				if _, ok := digests[i][alg]; !ok {
+					missing = true
+				}
+			}
+			if !missing {
+				continue
+			}
+			ent, err := v.client.Open(ctx, f)
+			if err != nil {
+				if repositoryError(err) || errors.Is(err, context.Canceled) {
+					return res, err
+				}
+				res.fail("read", "%s: %s", f.Filename, errorLine(err))
+				return res, nil
+			}
+			file := ent.File()
+			_, err = file.Seek(0, io.SeekStart)
+			var sums map[string]string
+			if err == nil {
+				sums, _, err = digestsOf(file, req.HashAlgorithms()...)
+			}
+			ent.Close()
+			if err != nil {
+				res.fail("read", "%s: %v", f.Filename, err)
+				return res, nil
+			}
+			for a, h := range sums {
+				digests[i][a] = h
+			}
+		}
+		unmatched = unmatchedHashes(req, digests)
+	}
+	if len(unmatched) > 0 {
+		res.fail("hash", "%s match no file the repository signed for this release (%s: %s)", strings.Join(unmatched, ", "), plural(len(files), "signed file"), strings.Join(res.Files, ", "))
+		return res, nil
+	}
+	n := 0
+	for _, hs := range req.Hashes {
+		n += len(hs)
+	}
+	matches := plural(n, "hash") + " match"
+	if n == 1 {
+		matches += "es"
+	}
+	res.Detail = fmt.Sprintf(" (%s, %s)", plural(len(files), "signed file"), matches)
+	return res, nil
+}
+
+// plural renders "1 file", "2 files", "2 hashes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "sh") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// unmatchedHashes returns the --hash values that are no file's digest.
+func unmatchedHashes(req index.Requirement, digests []map[string]string) []string {
+	var out []string
+	for _, alg := range req.HashAlgorithms() {
+		for _, h := range req.Hashes[alg] {
+			found := false
+			for _, d := range digests {
+				found = found || d[alg] == h
+			}
+			if !found {
+				out = append(out, "--hash="+alg+":"+shortHash(h))
+			}
+		}
+	}
+	return out
+}
+
+// ---- JUnit XML ----
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Classname string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// writeJUnit writes one test case per file and requirement to path,
+// atomically.
+func writeJUnit(path string, rep *verifyReport) error {
+	suite := junitSuite{
+		Name:      "tufpip verify",
+		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05"),
+		Properties: []junitProperty{
+			{"repository", rep.Repository}, {"metadata_url", rep.MetadataURL},
+			{"layout", rep.Layout}, {"offline", fmt.Sprint(rep.Offline)},
+		},
+	}
+	var total time.Duration
+	add := func(class string, r verifyResult) {
+		c := junitCase{Classname: class, Name: r.Name, File: r.Path, Time: seconds(r.elapsed)}
+		if r.Target != "" {
+			c.SystemOut = fmt.Sprintf("target %s, %d bytes, signed by %s (snapshot v%d)", r.Target, r.Length, r.Role, r.SnapshotVersion)
+		}
+		switch r.Status {
+		case statusFailed:
+			c.Failure = &junitMessage{Message: r.Error, Type: r.Check, Text: r.Error}
+			suite.Failures++
+		case statusError:
+			c.Error = &junitMessage{Message: r.Error, Type: r.Check, Text: r.Error}
+			suite.Errors++
+		}
+		suite.Tests++
+		total += r.elapsed
+		suite.Cases = append(suite.Cases, c)
+	}
+	for _, r := range rep.Files {
+		add("tufpip.verify.files", r)
+	}
+	for _, r := range rep.Requirements {
+		add("tufpip.verify.requirements", r)
+	}
+	suite.Time = seconds(total)
+	doc := junitSuites{Name: "tufpip verify", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Time: suite.Time, Suites: []junitSuite{suite}}
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	buf.WriteString("\n")
+	return copyAtomic(path, &buf)
+}
