@@ -1,0 +1,455 @@
+package main
+
+// This test keeps docs/troubleshooting.md and the code in step.
+//
+// It reads the Go source of the packages whose words reach users
+// (messageDirs), collects the fixed text of every message and hint they
+// can produce, and fails
+//
+//   - if some message or hint is not quoted anywhere in the
+//     troubleshooting page (the failure prints a ready-to-paste entry for
+//     each), and
+//   - if a message heading in the page (a heading whose text starts with
+//     a backticked span) quotes text that no longer occurs in any string
+//     literal of those packages: a stale entry.
+//
+// To add a message: write it in the code, run
+//
+//	go test ./cmd/tufpip/ -run TestTroubleshooting
+//
+// and paste the printed stubs into docs/troubleshooting.md, then fill in
+// meaning, cause and fix. MESSAGES_CATALOG=1 prints the whole catalog.
+//
+// What counts as a message (messageCalls): the format or text argument of
+// usagef, fmt.Errorf, errors.New, the proxy's refuse, http.Error, slog's
+// Warn/Error, fmt.Fprintf to a writer when the format starts with
+// "tufpip: ", and the reason arguments of the small helpers that build
+// messages (fail, unknown, note, errorf); every string literal inside an
+// Error() method; the string results of reasonFuncs and the reason of an
+// Omission literal (why a file was left out of a page); and as hints, the
+// hint results of describe in errors.go, every `hint = "..."` assignment
+// and the text after "\nhint: " inside a message. An argument may be a
+// literal, a fmt.Sprintf of a literal format, or "literal" + something.
+// internalMessages lists the few that users never see.
+//
+// Each is reduced to its fixed text: the first line, without a leading
+// "tufpip: ", cut at every %-verb. When the text before the first verb
+// is at least minFixedLen characters long (trimmed of spaces and
+// punctuation) that prefix is what the page must quote; otherwise the
+// first later piece that long is ("%w: requirements file larger than %d
+// bytes" must be quoted as "requirements file larger than"). A format
+// with no such piece ("%s: %w", "invalid %s=%q: %v") is purely
+// structural and skipped.
+//
+// In the page, "…" in a message heading stands for a variable part; the
+// stale check looks up each piece between them. Headings for messages of
+// other programs (cobra, go-tuf, pip) start with a word, not a backtick.
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// messageDirs are the packages whose messages users read, relative to
+// this package's directory.
+var messageDirs = []string{".", "../../updater", "../../index", "../../cache"}
+
+const troubleshootingPath = "../../docs/troubleshooting.md"
+
+// minFixedLen: shorter fixed texts ("reading %s", "invalid") say too
+// little to be looked up, and would match anywhere.
+const minFixedLen = 12
+
+// internalMessages are never shown to users; each says why.
+var internalMessages = map[string]string{
+	"already reported":                     "errSilent: marks an error that was already printed",
+	"snapshot needs go-tuf's general path": "updater's errFallback: the fast snapshot check hands over to go-tuf",
+}
+
+// reasonFuncs are functions whose string results are reasons users read
+// (a file left out of a verified page, and why).
+var reasonFuncs = map[string]bool{"resolveFile": true}
+
+// messageCalls maps a callee to the argument that holds the message:
+// its index, or -1 for every string-literal argument. A callee is
+// matched as "pkg.Func" first, then by its bare function or method name.
+var messageCalls = map[string]int{
+	"usagef":      0,
+	"fmt.Errorf":  0,
+	"errors.New":  0,
+	"http.Error":  1,
+	"refuse":      3, // (*index.Proxy).refuse(w, r, status, format, ...)
+	"fmt.Fprintf": 1, // only formats starting with "tufpip: "
+	"Warn":        0, // slog
+	"Error":       0, // slog (err.Error() has no argument)
+	"fail":        -1,
+	"unknown":     -1,
+	"note":        1,
+	"errorf":      0,
+}
+
+// catalogEntry is one message or hint found in the source.
+type catalogEntry struct {
+	fixed string // what the troubleshooting page must contain
+	kind  string // "message" or "hint"
+	raw   string // the literal as written
+	pos   string // file:line
+}
+
+var verbRE = regexp.MustCompile(`%[-+# 0]*(\[\d+\])?(\d+|\*)?(\.(\d+|\*)?)?(\[\d+\])?[a-zA-Z%]`)
+
+// fixedText returns the part of a message format that the page must
+// quote, or "" if the format has none.
+func fixedText(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	line = strings.TrimPrefix(line, "tufpip: ")
+	for _, piece := range verbRE.Split(line, -1) {
+		piece = strings.Trim(piece, " \t:;,.=()\"'`")
+		if len(piece) >= minFixedLen {
+			return piece
+		}
+	}
+	return ""
+}
+
+// hintsIn returns the fixed text of every "\nhint: ..." inside s.
+func hintsIn(s string) []string {
+	var out []string
+	parts := strings.Split(s, "\nhint: ")
+	for _, p := range parts[1:] {
+		if f := fixedText(p); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+type sourceScan struct {
+	entries  []catalogEntry
+	literals []string // every string literal, normalized, for the stale check
+}
+
+func scanSources(t *testing.T) *sourceScan {
+	t.Helper()
+	sc := &sourceScan{}
+	fset := token.NewFileSet()
+	for _, dir := range messageDirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) == 0 {
+			t.Fatalf("no Go files in %s", dir)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatalf("parsing %s: %v", path, err)
+			}
+			sc.scanFile(fset, f)
+		}
+	}
+	return sc
+}
+
+func stringLit(e ast.Expr) (string, bool) {
+	switch x := e.(type) {
+	case *ast.BasicLit:
+		if x.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(x.Value)
+		return s, err == nil
+	case *ast.BinaryExpr: // "a" + "b"
+		if x.Op != token.ADD {
+			return "", false
+		}
+		l, ok1 := stringLit(x.X)
+		r, ok2 := stringLit(x.Y)
+		return l + r, ok1 && ok2
+	case *ast.ParenExpr:
+		return stringLit(x.X)
+	}
+	return "", false
+}
+
+// messageLit is a string literal, or the format of a fmt.Sprintf call
+// whose result is used as message text.
+func messageLit(e ast.Expr) (string, bool) {
+	if s, ok := stringLit(e); ok {
+		return s, true
+	}
+	switch x := e.(type) {
+	case *ast.CallExpr:
+		if q, _ := calleeNames(x); q == "fmt.Sprintf" && len(x.Args) > 0 {
+			return stringLit(x.Args[0])
+		}
+	case *ast.BinaryExpr:
+		// "fixed text: " + err.Error(): the variable part reads as a verb.
+		if x.Op == token.ADD {
+			if l, ok := messageLit(x.X); ok {
+				return l + "%v", true
+			}
+		}
+	}
+	return "", false
+}
+
+func calleeNames(call *ast.CallExpr) (qualified, bare string) {
+	switch fn := call.Fun.(type) {
+	case *ast.Ident:
+		return fn.Name, fn.Name
+	case *ast.SelectorExpr:
+		if id, ok := fn.X.(*ast.Ident); ok {
+			return id.Name + "." + fn.Sel.Name, fn.Sel.Name
+		}
+		return fn.Sel.Name, fn.Sel.Name
+	}
+	return "", ""
+}
+
+func (sc *sourceScan) add(fset *token.FileSet, n ast.Node, kind, raw string) {
+	pos := fset.Position(n.Pos())
+	where := fmt.Sprintf("%s:%d", filepath.ToSlash(filepath.Clean(pos.Filename)), pos.Line)
+	if kind == "message" {
+		if f := fixedText(raw); f != "" {
+			sc.entries = append(sc.entries, catalogEntry{f, "message", raw, where})
+		}
+	}
+	if kind == "hint" {
+		if f := fixedText(raw); f != "" {
+			sc.entries = append(sc.entries, catalogEntry{f, "hint", raw, where})
+		}
+		return
+	}
+	for _, h := range hintsIn(raw) {
+		sc.entries = append(sc.entries, catalogEntry{h, "hint", raw, where})
+	}
+}
+
+func (sc *sourceScan) scanFile(fset *token.FileSet, f *ast.File) {
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.BasicLit:
+			if s, ok := stringLit(x); ok {
+				sc.literals = append(sc.literals, normalizeSpace(s))
+			}
+		case *ast.FuncDecl:
+			switch {
+			case x.Recv != nil && x.Name.Name == "Error" && x.Body != nil:
+				// Every literal of an error type's message.
+				ast.Inspect(x.Body, func(m ast.Node) bool {
+					if lit, ok := m.(*ast.BasicLit); ok {
+						if s, ok := stringLit(lit); ok {
+							sc.add(fset, lit, "message", s)
+						}
+					}
+					return true
+				})
+			case reasonFuncs[x.Name.Name] && x.Body != nil:
+				ast.Inspect(x.Body, func(m ast.Node) bool {
+					if ret, ok := m.(*ast.ReturnStmt); ok {
+						for _, r := range ret.Results {
+							if s, ok := messageLit(r); ok {
+								sc.add(fset, r, "message", s)
+							}
+						}
+					}
+					return true
+				})
+			case x.Recv == nil && x.Name.Name == "describe" && x.Body != nil:
+				// describe's hints: the second result of each return.
+				ast.Inspect(x.Body, func(m ast.Node) bool {
+					if ret, ok := m.(*ast.ReturnStmt); ok && len(ret.Results) == 3 {
+						if s, ok := stringLit(ret.Results[1]); ok {
+							sc.add(fset, ret, "hint", s)
+						}
+					}
+					return true
+				})
+			}
+		case *ast.CompositeLit:
+			// Omission{Filename, Reason}: a file left out of a page.
+			if id, ok := x.Type.(*ast.Ident); ok && id.Name == "Omission" && len(x.Elts) == 2 {
+				if s, ok := messageLit(x.Elts[1]); ok {
+					sc.add(fset, x, "message", s)
+				}
+			}
+		case *ast.AssignStmt:
+			for i, lhs := range x.Lhs {
+				if id, ok := lhs.(*ast.Ident); ok && id.Name == "hint" && i < len(x.Rhs) {
+					if s, ok := stringLit(x.Rhs[i]); ok {
+						s = strings.TrimPrefix(s, "\nhint: ")
+						sc.add(fset, x, "hint", s)
+					}
+				}
+			}
+		case *ast.CallExpr:
+			q, bare := calleeNames(x)
+			idx, ok := messageCalls[q]
+			if !ok {
+				idx, ok = messageCalls[bare]
+			}
+			if !ok {
+				return true
+			}
+			if idx < 0 {
+				for _, a := range x.Args {
+					if s, ok := messageLit(a); ok {
+						sc.add(fset, a, "message", s)
+					}
+				}
+				return true
+			}
+			if idx >= len(x.Args) {
+				return true
+			}
+			s, ok := messageLit(x.Args[idx])
+			if !ok {
+				return true
+			}
+			if q == "fmt.Fprintf" && !strings.HasPrefix(s, "tufpip: ") {
+				return true
+			}
+			sc.add(fset, x.Args[idx], "message", s)
+		}
+		return true
+	})
+}
+
+func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// catalog returns the distinct entries, sorted by fixed text.
+func (sc *sourceScan) catalog() []catalogEntry {
+	seen := map[string]bool{}
+	var out []catalogEntry
+	for _, e := range sc.entries {
+		if _, internal := internalMessages[e.fixed]; internal {
+			continue
+		}
+		key := e.kind + "\x00" + e.fixed
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].kind != out[j].kind {
+			return out[i].kind > out[j].kind // messages first
+		}
+		return out[i].fixed < out[j].fixed
+	})
+	return out
+}
+
+func readTroubleshooting(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(troubleshootingPath)
+	if err != nil {
+		t.Fatalf("reading the troubleshooting page: %v", err)
+	}
+	return string(b)
+}
+
+func TestTroubleshootingCoversMessages(t *testing.T) {
+	sc := scanSources(t)
+	cat := sc.catalog()
+	doc := normalizeSpace(readTroubleshooting(t))
+	if os.Getenv("MESSAGES_CATALOG") != "" {
+		for _, e := range cat {
+			t.Logf("%-7s %-40s %q", e.kind, e.pos, e.fixed)
+		}
+	}
+	var missing []catalogEntry
+	messages, hints := 0, 0
+	for _, e := range cat {
+		if e.kind == "message" {
+			messages++
+		} else {
+			hints++
+		}
+		if !strings.Contains(doc, normalizeSpace(e.fixed)) {
+			missing = append(missing, e)
+		}
+	}
+	t.Logf("catalogued %d messages and %d hints from %s", messages, hints, strings.Join(messageDirs, ", "))
+	if len(missing) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d messages and hints are not in docs/troubleshooting.md; add an entry for each:\n", len(missing), len(cat))
+	for _, e := range missing {
+		if e.kind == "message" {
+			fmt.Fprintf(&b, "\n### `%s`\n\n<!-- %s: %q -->\n**Means:** …\n**Cause:** …\n**Fix:** …\n", e.fixed, e.pos, e.raw)
+		} else {
+			fmt.Fprintf(&b, "\n(hint, quote it under the message it follows) %s: %q\n", e.pos, e.fixed)
+		}
+	}
+	t.Error(b.String())
+}
+
+var headingRE = regexp.MustCompile("(?m)^#{2,6} +`([^`]+)`")
+
+func TestTroubleshootingHasNoStaleEntries(t *testing.T) {
+	sc := scanSources(t)
+	literals := strings.Join(sc.literals, "\x00")
+	doc := readTroubleshooting(t)
+	headings := headingRE.FindAllStringSubmatch(doc, -1)
+	if len(headings) == 0 {
+		t.Fatal("the troubleshooting page has no message headings (### `message`)")
+	}
+	var stale []string
+	for _, h := range headings {
+		// "…" stands for the variable parts of a message.
+		for _, piece := range strings.Split(h[1], "…") {
+			// Quotes around a variable part ("…") belong to the format's %q.
+			piece = normalizeSpace(strings.Trim(piece, " :\"'"))
+			if len(piece) < 4 {
+				continue
+			}
+			if !strings.Contains(literals, piece) {
+				stale = append(stale, fmt.Sprintf("%q (from the heading %q)", piece, h[1]))
+			}
+		}
+	}
+	if len(stale) > 0 {
+		t.Errorf("docs/troubleshooting.md has message headings whose text no longer occurs in %s; update or remove them:\n  %s",
+			strings.Join(messageDirs, ", "), strings.Join(stale, "\n  "))
+	}
+	t.Logf("%d message headings checked", len(headings))
+}
+
+func TestFixedText(t *testing.T) {
+	for in, want := range map[string]string{
+		"init needs --metadata-url and --index-url":  "init needs --metadata-url and --index-url",
+		"invalid --jobs %d: want at least 1":         "invalid --jobs",
+		"%w: requirements file larger than %d bytes": "requirements file larger than",
+		"%s: %w":            "",
+		"invalid %s=%q: %v": "",
+		"no repository configured\nhint: register one":                                "no repository configured",
+		"tufpip: warning: trusting %s1.root.json on first use":                        "warning: trusting",
+		"config file %s: unknown setting %q%s":                                        "unknown setting",
+		"refusing to listen on %s: not a loopback address\nhint: pass --allow-remote": "refusing to listen on",
+		"100%% sure, %[1]s and %-5.2f then the long fixed tail":                       "then the long fixed tail",
+	} {
+		if got := fixedText(in); got != want {
+			t.Errorf("fixedText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := hintsIn("a\nhint: pass --allow-remote if you mean it"); len(got) != 1 || got[0] != "pass --allow-remote if you mean it" {
+		t.Errorf("hintsIn = %q", got)
+	}
+}
