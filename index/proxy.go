@@ -149,7 +149,7 @@ func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	vp, err := p.page(r.Context(), name)
 	if err != nil {
-		p.fail(w, r, "index page of "+name, err)
+		p.fail(w, r, "project "+name, err)
 		return
 	}
 	page := RenderablePage(vp, "../../files/"+url.PathEscape(name)+"/")
@@ -227,7 +227,7 @@ func (p *Proxy) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	vp, err := p.page(r.Context(), name)
 	if err != nil {
-		p.fail(w, r, "index page of "+name, err)
+		p.fail(w, r, "project "+name, err)
 		return
 	}
 	var vf *VerifiedFile

@@ -45,9 +45,9 @@ func describe(err error) (msg, hint string, code int) {
 	case errors.As(err, &mm):
 		return msg, "the file does not match what the repository signed: a tampered mirror, a broken download or a corrupted cache; nothing was written", exitFailed
 	case errors.Is(err, updater.ErrExpired):
-		return msg, "the repository's signed metadata has expired (a freeze attack, or a repository that stopped re-signing); nothing was trusted. Try again later or contact the repository operators", exitFailed
+		return msg, "the repository's signed metadata has expired (a freeze attack, or a repository that stopped re-signing); nothing was trusted. Try again later or contact the repository operators", exitUsage
 	case errors.As(err, &me):
-		return msg, "the repository's TUF metadata did not verify; treat this as an attack until shown otherwise. Nothing was trusted", exitFailed
+		return msg, "the repository's TUF metadata did not verify; treat this as an attack until shown otherwise. Nothing was trusted", exitUsage
 	case errors.Is(err, updater.ErrNotSigned):
 		return msg, "the repository has not signed this file or page, so tufpip will not serve it", exitFailed
 	case errors.Is(err, updater.ErrNoTrustedRoot):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/adrg/xdg"
@@ -59,7 +60,7 @@ func runPipConfig(cmd *cobra.Command, g *globals, o *pipConfigOptions) error {
 	url := "http://" + o.listen + "/simple/"
 	out := cmd.OutOrStdout()
 	pipPath := filepath.Join(xdg.ConfigHome, "pip", "pip.conf")
-	uvPath := filepath.Join(xdg.ConfigHome, "uv", "uv.toml")
+	uvPath := uvConfigPath()
 	files := []struct{ tool, path, text string }{
 		{"pip", pipPath, pipConfText(url)},
 		{"uv", uvPath, uvTomlText(url)},
@@ -70,7 +71,7 @@ func runPipConfig(cmd *cobra.Command, g *globals, o *pipConfigOptions) error {
 				fmt.Fprintf(out, "# %s\n%s\n", f.path, f.text)
 			}
 		}
-		fmt.Fprintf(out, "# or, per shell\nexport PIP_INDEX_URL=%s\nexport UV_INDEX_URL=%s\n", url, url)
+		fmt.Fprintf(out, "# or, per shell (UV_INDEX_URL for uv before 0.4.23)\nexport PIP_INDEX_URL=%s\nexport UV_DEFAULT_INDEX=%s\nexport UV_INDEX_URL=%s\n", url, url, url)
 		return nil
 	}
 	for _, f := range files {
@@ -99,6 +100,20 @@ func runPipConfig(cmd *cobra.Command, g *globals, o *pipConfigOptions) error {
 		fmt.Fprintf(out, "wrote %s\n", f.path)
 	}
 	return nil
+}
+
+// uvConfigPath is where uv reads its user config: $XDG_CONFIG_HOME or
+// ~/.config on every Unix, macOS included; %APPDATA% on Windows.
+func uvConfigPath() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(os.Getenv("APPDATA"), "uv", "uv.toml")
+	}
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "uv", "uv.toml")
 }
 
 // confirm asks on a terminal; without one it refuses to guess.

@@ -29,10 +29,9 @@ func buildVersion() string {
 
 // Exit codes, documented in `tufpip --help`.
 const (
-	exitOK       = 0
-	exitFailed   = 1 // verification failed: something was refused
-	exitUsage    = 2 // bad usage, configuration or repository error
-	exitInternal = 3
+	exitOK     = 0
+	exitFailed = 1 // a file or page failed verification or is not signed
+	exitUsage  = 2 // usage, configuration or repository error
 )
 
 // globals are the flags every command shares.
@@ -95,8 +94,10 @@ Three ways in, one engine:
 
 Start with "tufpip demo" to see it work against a generated repository.
 
-Exit codes: 0 success, 1 verification failed (something was refused),
-2 usage, configuration or repository error, 3 internal error.`,
+Exit codes: 0 success; 1 a file or page failed verification or is not
+signed (it was refused); 2 usage, configuration or repository error,
+including repository metadata that failed verification or has expired
+(nothing could be checked).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       buildVersion(),
@@ -123,7 +124,7 @@ Exit codes: 0 success, 1 verification failed (something was refused),
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log what tufpip fetches and checks")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
 	pf.StringVar(&g.home, "home", "", "put tufpip's config, state and cache under this directory (default: XDG directories)")
-	pf.StringVarP(&g.repo, "repository", "R", "", "name of a repository registered with \"tufpip init\" (default: the only one, or \"default\")")
+	pf.StringVarP(&g.repo, "repository", "R", "", "name of a repository registered with \"tufpip init\" (default: the only one registered)")
 	pf.StringVar(&g.metadataURL, "metadata-url", "", "TUF metadata URL (overrides the registered repository's)")
 	pf.StringVar(&g.indexURL, "index-url", "", "Simple API index URL, e.g. https://host/simple/")
 	pf.StringVar(&g.filesURL, "files-url", "", "base URL of distribution files, e.g. https://host/packages/")

@@ -86,6 +86,7 @@ func newTestRepoServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			url = strings.TrimSuffix(url, "/") + "/"
 			defer shutdown()
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", url)
 			fmt.Fprintf(cmd.ErrOrStderr(), "serving %s at %s (metadata %smetadata/, index %ssimple/, files %spackages/); Ctrl-C stops\n", args[0], url, url, url, url)
