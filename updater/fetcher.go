@@ -2,6 +2,7 @@ package updater
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,14 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// Slow-retrieval bounds for metadata downloads (see DownloadFile).
+var (
+	metadataTimeout   = 2 * time.Minute
+	metadataIdle      = 30 * time.Second
+	metadataMinRate   = 2048.0 // bytes per second
+	metadataRateGrace = 10 * time.Second
 )
 
 // tufFetcher is go-tuf's Fetcher on tufpip's HTTP client. go-tuf has no
@@ -68,24 +77,27 @@ func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Durati
 		ctx = context.Background()
 	}
 	f.requests.Add(1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, urlPath, nil)
+	// Slow retrieval: a metadata file must arrive whole within
+	// metadataTimeout, never stall for metadataIdle, and keep a minimum
+	// average rate once past a grace period.
+	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
+	defer cancel()
+	resp, err := GetStream(ctx, f.client, urlPath, metadataIdle)
 	if err != nil {
+		var hs *HTTPStatusError
+		if errors.As(err, &hs) {
+			// go-tuf needs ErrDownloadHTTP to recognise the 404 that
+			// ends the root probe.
+			return nil, &metadata.ErrDownloadHTTP{StatusCode: hs.StatusCode, URL: urlPath}
+		}
 		return nil, err
 	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return nil, &NetworkError{URL: urlPath, Err: err}
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		// go-tuf needs ErrDownloadHTTP to recognise the 404 that ends the
-		// root probe.
-		return nil, &metadata.ErrDownloadHTTP{StatusCode: resp.StatusCode, URL: urlPath}
-	}
 	if resp.ContentLength > maxLength {
 		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", urlPath, resp.ContentLength, maxLength)}
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxLength+1))
+	body := &SlowReader{R: resp.Body, MinRate: metadataMinRate, Grace: metadataRateGrace}
+	data, err := io.ReadAll(io.LimitReader(body, maxLength+1))
 	f.bytes.Add(int64(len(data)))
 	if err != nil {
 		return nil, &NetworkError{URL: urlPath, Err: err}

@@ -136,3 +136,32 @@ func TestRoleFromURL(t *testing.T) {
 		}
 	}
 }
+
+// A metadata server that trickles bytes is cut off: the refresh fails
+// instead of hanging.
+func TestFetcherSlowRetrieval(t *testing.T) {
+	defer func(i time.Duration, r float64, g time.Duration) {
+		metadataIdle, metadataMinRate, metadataRateGrace = i, r, g
+	}(metadataIdle, metadataMinRate, metadataRateGrace)
+	metadataIdle, metadataMinRate, metadataRateGrace = 300*time.Millisecond, 1000, 200*time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		for i := 0; i < 100; i++ {
+			if _, err := w.Write([]byte("x")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	f := &tufFetcher{client: NewHTTPClient(HTTPOptions{RetryMax: 1})}
+	_, err := f.DownloadFile(srv.URL+"/timestamp.json", 1<<20, 0)
+	if !errors.Is(err, ErrTooSlow) && !errors.Is(err, ErrStalled) {
+		t.Fatalf("err = %v, want a slow-retrieval error", err)
+	}
+}
