@@ -91,7 +91,10 @@ func initRoot(dir, rootFile string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "root.json"), strings.NewReader(string(b)))
+	return writeAtomic(filepath.Join(dir, "root.json"), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 func newUpdater(metadataURL, dir string) (*updater.Updater, error) {
@@ -177,32 +180,22 @@ func fetchTo(ctx context.Context, hc *http.Client, u, dst string, ti updater.Tar
 		return err
 	}
 	defer resp.Body.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tufpip-tmp-*")
-	if err != nil {
+	// Bytes reach dst only after length and every hash matched.
+	return writeAtomic(dst, func(w io.Writer) error {
+		_, err := updater.VerifyCopy(w, resp.Body, ti)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := updater.VerifyCopy(tmp, resp.Body, ti); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
-func writeAtomic(dst string, r io.Reader) error {
+// writeAtomic writes dst through a temp file, fsync and rename, so a
+// crash never leaves a partial file under the final name.
+func writeAtomic(dst string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tufpip-tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
