@@ -71,7 +71,15 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	}
 	// Hand the last response back instead of a generic "giving up" error,
 	// so callers see the real status.
-	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.ErrorHandler = func(resp *http.Response, err error, _ int) (*http.Response, error) {
+		if err != nil && resp != nil {
+			// A refused redirect comes with the redirect response; a
+			// RoundTripper must not return both.
+			resp.Body.Close()
+			return nil, err
+		}
+		return resp, err
+	}
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
 			return false, nil
