@@ -1,8 +1,6 @@
 package updater
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,17 +16,16 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
-	tufupdater "github.com/theupdateframework/go-tuf/v2/metadata/updater"
 )
 
 type metadataSet = trustedmetadata.TrustedMetadata
 
-// epoch is one consistent view of the repository: either a go-tuf Updater
-// after one Refresh, or (inside the freshness window, or offline) the
+// epoch is one consistent view of the repository: either go-tuf's
+// trusted metadata after one refresh (see tufRefresh), or (inside the freshness window, or offline) the
 // verified files that such a refresh left in the metadata directory.
 type epoch struct {
-	mu          sync.Mutex // go-tuf's Updater is not safe for concurrent use
-	tuf         *tufupdater.Updater
+	mu          sync.Mutex // go-tuf's TrustedMetadata is not safe for concurrent use
+	tuf         *tufState
 	disk        *diskEpoch
 	fetcher     *tufFetcher
 	cfg         Config
@@ -58,33 +54,58 @@ func (e *epoch) usable(now time.Time, cfg Config) bool {
 	if cfg.Offline {
 		return true
 	}
-	return cfg.Window == 0 && e.tuf != nil || now.Sub(e.refreshedAt) < cfg.Window
+	if cfg.Window == 0 && e.tuf != nil {
+		return true
+	}
+	// A refresh in the clock's future (the clock was set back) must not
+	// stretch the window; loadDiskEpoch applies the same rule.
+	return now.Sub(e.refreshedAt) < cfg.Window && !e.refreshedAt.After(now.Add(time.Minute))
 }
 
-// staleError means cached metadata cannot answer; a refresh can.
-type staleError struct{ reason string }
+// staleError means cached metadata cannot answer; a refresh can. err, if
+// set, is the answer when no refresh is possible (offline).
+type staleError struct {
+	reason string
+	err    error
+}
 
-func (e *staleError) Error() string { return "cached metadata cannot answer: " + e.reason }
+func (e *staleError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return "cached metadata cannot answer: " + e.reason
+}
+
+func (e *staleError) Unwrap() error { return e.err }
 
 func (e *epoch) lookup(ctx context.Context, targetPath string) (TargetInfo, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.disk != nil {
-		return e.disk.lookup(targetPath)
+		ti, err := e.disk.lookup(targetPath)
+		ti.Expires = minTime(ti.Expires, e.earliestExpiry())
+		return ti, err
 	}
 	e.fetcher.setContext(ctx)
 	defer e.fetcher.setContext(nil)
-	tf, role, err := e.walk(targetPath, e.cfg)
+	tf, role, expiring, expires, err := e.walk(targetPath, e.cfg)
+	if errors.Is(err, ErrExpired) {
+		// A newer epoch (newer snapshot) may list a re-signed role.
+		return TargetInfo{}, &staleError{reason: "a delegated role expired", err: err}
+	}
 	if err != nil {
 		return TargetInfo{}, err
 	}
-	// A delegated role's expiry is checked when it is loaded, not when it
-	// answers from memory later in a long-lived epoch.
-	set := e.tuf.GetTrustedMetadataSet()
-	if md := set.Targets[role]; md != nil && md.Signed.IsExpired(set.RefTime) {
-		return TargetInfo{}, &MetadataError{Role: role, Err: fmt.Errorf("%w: %s expired at %s", ErrExpired, role, md.Signed.Expires.Format(time.RFC3339))}
+	// go-tuf checks a delegated role's expiry against the time the epoch
+	// began; check it against now as well, since an epoch may outlive a
+	// role it loaded. A newer epoch may find the role re-signed.
+	if now := e.cfg.Now(); !expires.IsZero() && !now.Before(expires) {
+		return TargetInfo{}, &staleError{reason: expiring + " expired", err: &MetadataError{Role: expiring,
+			Err: fmt.Errorf("%w: %s expired at %s", ErrExpired, expiring, expires.Format(time.RFC3339))}}
 	}
-	return targetInfo(targetPath, tf, role, e.status.Roles["snapshot"].Version), nil
+	ti := targetInfo(targetPath, tf, role, e.status.Roles["snapshot"].Version)
+	ti.Expires = minTime(expires, e.earliestExpiry())
+	return ti, nil
 }
 
 func targetInfo(path string, tf *metadata.TargetFiles, role string, snap int64) TargetInfo {
@@ -141,11 +162,8 @@ func writeDiskState(dir string, t metadataSet, now time.Time) error {
 	if t.Snapshot == nil || t.Timestamp == nil {
 		return errors.New("incomplete trusted metadata")
 	}
-	var b bytes.Buffer
-	for name, mf := range t.Snapshot.Signed.Meta {
-		fmt.Fprintf(&b, "%s %d\n", strings.TrimSuffix(name, ".json"), mf.Version)
-	}
-	if err := writeAtomic(filepath.Join(dir, versionsFile), b.Bytes()); err != nil {
+	versions := encodeSnapshotVersions(t.Snapshot.Signed.Version, t.Snapshot.Signed.Meta)
+	if err := writeAtomic(filepath.Join(dir, versionsFile), versions); err != nil {
 		return err
 	}
 	st := diskState{RefreshedAt: now, Status: statusOf(t, "", now, "cache")}
@@ -200,9 +218,9 @@ func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error)
 		}
 		return nil, fmt.Errorf("reading cached refresh state: %w", err)
 	}
-	var st diskState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, fmt.Errorf("cached refresh state is corrupt: %w", err)
+	st, err := parseDiskState(raw)
+	if err != nil {
+		return nil, err
 	}
 	if !offline && now.Sub(st.RefreshedAt) >= u.cfg.Window {
 		return nil, errors.New("cached metadata is older than the freshness window")
@@ -226,31 +244,18 @@ func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error)
 	}
 	root := tm.Root
 	if root.Signed.Version != st.Status.Roles["root"].Version {
-		return nil, &staleError{"root changed since the recorded refresh"}
+		return nil, &staleError{reason: "root changed since the recorded refresh"}
 	}
 	if root.Signed.IsExpired(now) {
 		return nil, &MetadataError{Role: "root", Err: fmt.Errorf("%w: root version %d expired at %s", ErrExpired, root.Signed.Version, root.Signed.Expires.Format(time.RFC3339))}
 	}
-	vf, err := os.Open(filepath.Join(dir, versionsFile))
+	vdata, err := os.ReadFile(filepath.Join(dir, versionsFile))
 	if err != nil {
 		return nil, fmt.Errorf("reading cached snapshot versions: %w", err)
 	}
-	defer vf.Close()
-	versions := map[string]int64{}
-	sc := bufio.NewScanner(vf)
-	for sc.Scan() {
-		name, v, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			return nil, errors.New("cached snapshot versions are corrupt")
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, errors.New("cached snapshot versions are corrupt")
-		}
-		versions[name] = n
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading cached snapshot versions: %w", err)
+	versions, err := parseSnapshotVersions(vdata, st.Status.Roles["snapshot"].Version)
+	if err != nil {
+		return nil, err
 	}
 	de := &diskEpoch{dir: dir, now: now, root: root, versions: versions,
 		roles: map[string]*metadata.Metadata[metadata.TargetsType]{}, maxDeleg: u.cfg.Limits.MaxDelegations,
@@ -271,15 +276,15 @@ func (d *diskEpoch) loadRole(name string, delegator any) (*metadata.Metadata[met
 	}
 	want, ok := d.versions[name]
 	if !ok {
-		return nil, &MetadataError{Role: name, Err: fmt.Errorf("role %s is not listed in the trusted snapshot", name)}
+		return nil, &staleError{reason: fmt.Sprintf("role %s is not in the cached snapshot versions", name)}
 	}
 	data, err := os.ReadFile(filepath.Join(d.dir, url.PathEscape(name)+".json"))
 	if err != nil {
-		return nil, &staleError{fmt.Sprintf("%s not cached", name)}
+		return nil, &staleError{reason: fmt.Sprintf("%s not cached", name)}
 	}
 	md, err := metadata.Targets().FromBytes(data)
 	if err != nil {
-		return nil, &staleError{fmt.Sprintf("cached %s unreadable: %v", name, err)}
+		return nil, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
 	}
 	switch p := delegator.(type) {
 	case *metadata.Metadata[metadata.RootType]:
@@ -288,13 +293,15 @@ func (d *diskEpoch) loadRole(name string, delegator any) (*metadata.Metadata[met
 		err = p.VerifyDelegate(name, md)
 	}
 	if err != nil {
-		return nil, &staleError{fmt.Sprintf("cached %s does not verify: %v", name, err)}
+		return nil, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
 	}
 	if md.Signed.Version != want {
-		return nil, &staleError{fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want)}
+		return nil, &staleError{reason: fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want)}
 	}
 	if md.Signed.IsExpired(d.now) {
-		return nil, &MetadataError{Role: name, Err: fmt.Errorf("%w: %s version %d expired at %s", ErrExpired, name, md.Signed.Version, md.Signed.Expires.Format(time.RFC3339))}
+		// The repository may have re-signed it since: ask, unless offline.
+		return nil, &staleError{reason: name + " expired", err: &MetadataError{Role: name,
+			Err: fmt.Errorf("%w: %s version %d expired at %s", ErrExpired, name, md.Signed.Version, md.Signed.Expires.Format(time.RFC3339))}}
 	}
 	d.roles[name] = md
 	return md, nil
@@ -305,9 +312,11 @@ func (d *diskEpoch) lookup(targetPath string) (TargetInfo, error) {
 	type visit struct {
 		role      string
 		delegator any
+		parent    string
 	}
-	stack := []visit{{metadata.TARGETS, d.root}}
+	stack := []visit{{metadata.TARGETS, d.root, metadata.ROOT}}
 	seen := map[string]bool{}
+	parentOf := map[string]string{}
 	for len(stack) > 0 && len(seen) <= d.maxDeleg {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -318,13 +327,18 @@ func (d *diskEpoch) lookup(targetPath string) (TargetInfo, error) {
 		if err != nil {
 			return TargetInfo{}, err
 		}
+		parentOf[v.role] = v.parent
 		if tf, ok := md.Signed.Targets[targetPath]; ok {
-			return targetInfo(targetPath, tf, v.role, d.snapshot), nil
+			ti := targetInfo(targetPath, tf, v.role, d.snapshot)
+			for r := v.role; r != metadata.ROOT; r = parentOf[r] {
+				ti.Expires = minTime(ti.Expires, d.roles[r].Signed.Expires)
+			}
+			return ti, nil
 		}
 		seen[v.role] = true
 		var children []visit
 		for _, r := range rolesForTarget(md.Signed.Delegations, targetPath) {
-			children = append(children, visit{r.Name, md})
+			children = append(children, visit{r.Name, md, v.role})
 			if r.Terminating {
 				stack = nil
 				break

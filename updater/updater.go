@@ -2,11 +2,12 @@
 // a repository's root, runs the TUF client workflow, looks up signed
 // target info (hash bins included) and verifies artifacts as they stream.
 //
-// go-tuf's Updater is not safe for concurrent use, refreshes only once and
-// fixes its reference time when created. This package wraps it in epochs:
-// one Updater, one Refresh, then read-only lookups under a mutex, replaced
-// by a new epoch when the freshness window passes or the timestamp nears
-// expiry.
+// go-tuf's trusted metadata is not safe for concurrent use and its
+// reference time is fixed when a refresh starts. This package wraps it in
+// epochs: one refresh (go-tuf's Updater.Refresh, step for step, with a
+// faster snapshot check; see refresh.go), then read-only lookups under a
+// mutex, replaced by a new epoch when the freshness window passes or the
+// timestamp nears expiry.
 package updater
 
 import (
@@ -14,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -25,8 +27,6 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
-	"github.com/theupdateframework/go-tuf/v2/metadata/config"
-	tufupdater "github.com/theupdateframework/go-tuf/v2/metadata/updater"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -319,19 +319,8 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	}
 	f := &tufFetcher{client: u.cfg.HTTPClient}
 	f.setContext(ctx)
-	tc, err := config.New(u.cfg.MetadataURL, root)
-	if err != nil {
-		return nil, fmt.Errorf("configuring TUF client: %w", err)
-	}
-	l := u.cfg.Limits
-	tc.LocalMetadataDir = u.cfg.MetadataDir
-	// Artifacts never go through go-tuf, but it insists on a directory.
-	tc.LocalTargetsDir = u.cfg.MetadataDir
-	tc.Fetcher = f
-	tc.RootMaxLength, tc.TimestampMaxLength = l.RootMaxLength, l.TimestampMaxLength
-	tc.SnapshotMaxLength, tc.TargetsMaxLength = l.SnapshotMaxLength, l.TargetsMaxLength
-	tc.MaxRootRotations, tc.MaxDelegations = l.MaxRootRotations, l.MaxDelegations
-	tu, err := tufupdater.New(tc)
+	now := u.cfg.Now()
+	tr, err := newTUFRefresh(u.cfg.MetadataURL, u.cfg.MetadataDir, root, f, u.cfg.Limits, now)
 	if err != nil {
 		var ve *metadata.ErrValue
 		var te *metadata.ErrType
@@ -340,9 +329,8 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 		}
 		return nil, fmt.Errorf("starting TUF client: %w", err)
 	}
-	now := u.cfg.Now()
-	tu.UnsafeSetRefTime(now.UTC())
-	if err := tu.Refresh(); err != nil {
+	tu, err := tr.run()
+	if err != nil {
 		return nil, classify(err, f.role(), "")
 	}
 	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now}
@@ -415,6 +403,13 @@ func classify(err error, role, target string) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	// Writing a verified role to the metadata directory failed (a full or
+	// read-only disk): a local problem, not a verdict on the repository.
+	var pathErr *fs.PathError
+	var linkErr *os.LinkError
+	if errors.As(err, &pathErr) || errors.As(err, &linkErr) {
+		return fmt.Errorf("saving trusted %s: %w", role, err)
 	}
 	return &MetadataError{Role: role, Err: err}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 )
@@ -33,6 +34,11 @@ type TargetInfo struct {
 	Role string `json:"role,omitempty"`
 	// SnapshotVersion is the snapshot version the lookup was made under.
 	SnapshotVersion int64 `json:"snapshot_version,omitempty"`
+	// Expires is the earliest expiry of the metadata that vouched for
+	// this answer (root, timestamp, snapshot, and every targets role from
+	// the top-level one down to Role); zero if unknown. The answer must
+	// not be relied on from then on.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // UnknownLength in TargetInfo.Length marks a file whose length nobody

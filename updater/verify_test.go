@@ -114,7 +114,7 @@ func TestValidTargetPath(t *testing.T) {
 
 func BenchmarkVerifyCopy(b *testing.B) {
 	data := bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7, 8}, 8<<20/8)
-	for _, algs := range [][]string{{HashBLAKE2b256}, {HashSHA256}, {HashBLAKE2b256, HashSHA256}} {
+	for _, algs := range [][]string{{HashBLAKE2b256}, {HashSHA256}, {HashSHA512}, {HashBLAKE2b256, HashSHA256}} {
 		ti := infoFor("bench", data, algs...)
 		b.Run(strings.Join(algs, "+"), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))

@@ -3,13 +3,13 @@ package updater
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -54,12 +54,15 @@ func rolesForTarget(d *metadata.Delegations, targetPath string) []metadata.RoleR
 // walk finds targetPath pre-order depth-first from the top-level targets,
 // loading delegated roles as needed (from the metadata directory if they
 // verify against the trusted snapshot, else from the repository). It
-// returns the target and the role that signed it.
-func (e *epoch) walk(targetPath string, cfg Config) (*metadata.TargetFiles, string, error) {
+// returns the target, the role that signed it, and the earliest expiry
+// among the targets roles from the top-level one down to that role, with
+// the role that has it.
+func (e *epoch) walk(targetPath string, cfg Config) (tf *metadata.TargetFiles, role, expiring string, expires time.Time, err error) {
 	type visit struct{ role, parent string }
 	set := e.tuf.GetTrustedMetadataSet() // shares the Updater's maps
 	stack := []visit{{metadata.TARGETS, metadata.ROOT}}
 	seen := map[string]bool{}
+	parentOf := map[string]string{}
 	for len(stack) > 0 && len(seen) <= cfg.Limits.MaxDelegations {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -68,10 +71,16 @@ func (e *epoch) walk(targetPath string, cfg Config) (*metadata.TargetFiles, stri
 		}
 		md, err := e.loadDelegated(&set, v.role, v.parent, cfg)
 		if err != nil {
-			return nil, v.role, classify(err, v.role, "")
+			return nil, v.role, "", time.Time{}, classify(err, v.role, "")
 		}
+		parentOf[v.role] = v.parent
 		if tf, ok := md.Signed.Targets[targetPath]; ok {
-			return tf, v.role, nil
+			for r := v.role; r != metadata.ROOT; r = parentOf[r] {
+				if ex := set.Targets[r].Signed.Expires; expires.IsZero() || ex.Before(expires) {
+					expiring, expires = r, ex
+				}
+			}
+			return tf, v.role, expiring, expires, nil
 		}
 		seen[v.role] = true
 		var children []visit
@@ -86,7 +95,7 @@ func (e *epoch) walk(targetPath string, cfg Config) (*metadata.TargetFiles, stri
 			stack = append(stack, children[i])
 		}
 	}
-	return nil, "", fmt.Errorf("%s: %w", targetPath, ErrNotSigned)
+	return nil, "", "", time.Time{}, fmt.Errorf("%s: %w", targetPath, ErrNotSigned)
 }
 
 func (e *epoch) loadDelegated(set *metadataSet, role, parent string, cfg Config) (*metadata.Metadata[metadata.TargetsType], error) {
@@ -99,10 +108,11 @@ func (e *epoch) loadDelegated(set *metadataSet, role, parent string, cfg Config)
 		if err == nil {
 			return md, nil
 		}
-		if !errors.Is(err, &metadata.ErrRepository{}) {
+		if !localUnusable(err) {
 			return nil, err
 		}
-		// Stale or invalid: fetch the version the snapshot names.
+		// Stale, invalid or unreadable: fetch the version the snapshot
+		// names.
 	}
 	meta, ok := set.Snapshot.Signed.Meta[role+".json"]
 	if !ok {
@@ -125,7 +135,7 @@ func (e *epoch) loadDelegated(set *metadataSet, role, parent string, cfg Config)
 		return nil, err
 	}
 	if err := writeAtomic(local, data); err != nil {
-		return nil, fmt.Errorf("saving trusted %s: %w", role, err)
+		return nil, err // classify says "saving trusted <role>"
 	}
 	return md, nil
 }

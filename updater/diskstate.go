@@ -1,0 +1,153 @@
+package updater
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// The freshness record is two files in the metadata directory (see
+// writeDiskState): .tufpip-state, the JSON of diskState, and
+// .tufpip-snapshot-versions, the role versions the verified snapshot
+// listed. Both are written by tufpip, atomically, but a later process
+// reads them back as untrusted input: a failing disk, an older tufpip or
+// a crash between the two writes may leave anything there. The parsers
+// below accept only records that are complete and consistent, so that a
+// damaged record means "refresh", never a wrong answer.
+
+// versionsHeader starts the versions file. The snapshot version it names
+// ties the list to the state file written after it; the count of lines
+// that follow makes a file cut short at a line break detectable.
+const versionsHeader = "snapshot "
+
+// encodeSnapshotVersions renders the versions file: a header naming the
+// snapshot version and the number of roles, then one "<role> <version>"
+// line per role, sorted, with role names path-escaped so that no name can
+// contain a space or a line break.
+func encodeSnapshotVersions(snapshot int64, meta map[string]*metadata.MetaFiles) []byte {
+	names := make([]string, 0, len(meta))
+	for name := range meta {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s%d %d\n", versionsHeader, snapshot, len(names))
+	for _, name := range names {
+		fmt.Fprintf(&b, "%s %d\n", url.PathEscape(strings.TrimSuffix(name, ".json")), meta[name].Version)
+	}
+	return b.Bytes()
+}
+
+// errCorruptVersions is wrapped by every parseSnapshotVersions failure.
+var errCorruptVersions = errors.New("cached snapshot versions are corrupt")
+
+// parseSnapshotVersions reads the versions file written for snapshot
+// version wantSnapshot. It refuses anything encodeSnapshotVersions could
+// not have written: another snapshot's list, a missing header, a missing
+// final newline or a line count that does not match (a file cut short), a
+// malformed, duplicate or non-positive entry, or a list without the
+// top-level targets role.
+func parseSnapshotVersions(data []byte, wantSnapshot int64) (map[string]int64, error) {
+	corrupt := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", errCorruptVersions, fmt.Sprintf(format, a...))
+	}
+	text, ok := strings.CutSuffix(string(data), "\n")
+	if !ok {
+		return nil, corrupt("no final line break")
+	}
+	lines := strings.Split(text, "\n")
+	header, ok := strings.CutPrefix(lines[0], versionsHeader)
+	snap, count, ok2 := strings.Cut(header, " ")
+	if !ok || !ok2 {
+		return nil, corrupt("no header")
+	}
+	if n, err := strconv.Atoi(count); err != nil || strconv.Itoa(n) != count || n != len(lines)-1 {
+		return nil, corrupt("the header announces %q roles, %d are listed", count, len(lines)-1)
+	}
+	if v, ok := parseVersion(snap); !ok || v != wantSnapshot {
+		return nil, &staleError{reason: fmt.Sprintf("cached snapshot versions are for snapshot %q, the refresh state names %d", snap, wantSnapshot)}
+	}
+	versions := make(map[string]int64, len(lines)-1)
+	for i, line := range lines[1:] {
+		esc, v, ok := strings.Cut(line, " ")
+		if !ok {
+			return nil, corrupt("line %d has no version", i+2)
+		}
+		name, err := url.PathUnescape(esc)
+		if err != nil || name == "" || url.PathEscape(name) != esc {
+			return nil, corrupt("line %d has a malformed role name", i+2)
+		}
+		n, ok := parseVersion(v)
+		if !ok {
+			return nil, corrupt("line %d: version %q is not a positive integer", i+2, v)
+		}
+		if _, dup := versions[name]; dup {
+			return nil, corrupt("role %q is listed twice", name)
+		}
+		versions[name] = n
+	}
+	if _, ok := versions[metadata.TARGETS]; !ok {
+		return nil, corrupt("no %s entry", metadata.TARGETS)
+	}
+	return versions, nil
+}
+
+// parseVersion accepts a TUF version as strconv.FormatInt writes it: a
+// positive decimal integer without sign or leading zeros.
+func parseVersion(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n >= 1 && strconv.FormatInt(n, 10) == s
+}
+
+// parseDiskState reads the state file. It refuses a record that does not
+// name a refresh time and, for each top-level role, a positive version
+// and an expiry: such a record cannot vouch for anything.
+func parseDiskState(data []byte) (diskState, error) {
+	corrupt := func(why any) error { return fmt.Errorf("cached refresh state is corrupt: %v", why) }
+	var st diskState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return diskState{}, corrupt(err)
+	}
+	if st.RefreshedAt.IsZero() {
+		return diskState{}, corrupt("no refresh time")
+	}
+	for _, role := range []string{metadata.ROOT, metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {
+		rs, ok := st.Status.Roles[role]
+		if !ok || rs.Version < 1 || rs.Expires.IsZero() {
+			return diskState{}, corrupt("no valid " + role + " entry")
+		}
+	}
+	return st, nil
+}
+
+// localUnusable reports whether err, from loading a role file kept in the
+// metadata directory, means the file is not usable metadata (a failed
+// check, or bytes that are not metadata at all: cut short or garbled, as
+// a crash or a failing disk can leave them). Such a file is only a cache
+// of something verified earlier, so the refresh then fetches the role
+// again, fully verified, instead of failing for good. Only what comes
+// from the repository can fail a refresh.
+func localUnusable(err error) bool {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	return errors.Is(err, &metadata.ErrRepository{}) || errors.Is(err, &metadata.ErrValue{}) ||
+		errors.Is(err, &metadata.ErrType{}) || errors.As(err, &syn) || errors.As(err, &typ)
+}
+
+// minTime is the earlier of a and b, ignoring zero times.
+func minTime(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,283 @@
+package updater
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/tufpip/tufpip/integration/repogen"
+)
+
+// FuzzValidTargetPath: whatever ValidTargetPath accepts is safe to build a
+// file name from: a local, clean, relative path of bounded length without
+// control characters or backslashes, that stays under any directory it
+// is joined to.
+func FuzzValidTargetPath(f *testing.F) {
+	for _, s := range []string{
+		"a/b.whl", "pkg/pkg.html", "4b/77/47b4fd31/pkg-1.0-py3-none-any.whl", "simple/x/index.html",
+		"../x", "a/../b", "/etc/passwd", "a//b", "a/./b", "a\\b", "a\x00b", "a\nb", "\xff", "..", ".", "a/", "C:/x", "~/x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if ValidTargetPath(p) != nil {
+			return
+		}
+		if p == "" || len(p) > 1024 || !utf8.ValidString(p) {
+			t.Fatalf("accepted %q: empty, too long or not UTF-8", p)
+		}
+		if !filepath.IsLocal(p) || filepath.Clean(p) != p || strings.HasPrefix(p, "/") {
+			t.Fatalf("accepted %q, which is not a clean local path", p)
+		}
+		for _, r := range p {
+			if unicode.IsControl(r) && r < 0x80 || r == '\\' {
+				t.Fatalf("accepted %q with %q", p, r)
+			}
+		}
+		base := filepath.Join(string(filepath.Separator), "store")
+		if j := filepath.Join(base, p); !strings.HasPrefix(j, base+string(filepath.Separator)) {
+			t.Fatalf("accepted %q, which escapes %s as %s", p, base, j)
+		}
+	})
+}
+
+// FuzzRoleFromURL: roleFromURL never panics, and gives back the role name
+// of every URL the fetcher is asked for: base + [version "."] +
+// PathEscape(role) + ".json".
+func FuzzRoleFromURL(f *testing.F) {
+	for _, c := range []struct {
+		role      string
+		version   uint32
+		versioned bool
+	}{
+		{"timestamp", 0, false}, {"bins-3f", 7, true}, {"root", 12, true}, {"../evil", 3, true},
+		{"bins.sub", 2, true}, {"a.json", 1, true}, {"100%", 5, true}, {"x?y#z", 1, false}, {"", 1, true},
+	} {
+		f.Add(c.role, c.version, c.versioned, "http://h/m/"+c.role)
+	}
+	f.Fuzz(func(t *testing.T, role string, version uint32, versioned bool, raw string) {
+		roleFromURL(raw) // anything at all: no panic
+		name := url.PathEscape(role) + ".json"
+		if versioned {
+			name = strconv.FormatUint(uint64(version), 10) + "." + name
+		} else if i := strings.IndexByte(role, '.'); i > 0 {
+			if _, err := strconv.ParseInt(role[:i], 10, 64); err == nil {
+				return // "12.x.json" unversioned reads as version 12 of x
+			}
+		}
+		if got := roleFromURL("https://repo.example/metadata/" + name); got != role {
+			t.Fatalf("roleFromURL(%q) = %q, want %q", name, got, role)
+		}
+	})
+}
+
+// FuzzParseDiskState: the state parser never panics, and what it accepts
+// names a refresh time and, for every top-level role, a positive version
+// and an expiry; and it survives a round trip unchanged.
+func FuzzParseDiskState(f *testing.F) {
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	good := diskState{RefreshedAt: exp.Add(-time.Hour), Status: Status{Roles: map[string]RoleStatus{
+		"root": {Version: 1, Expires: exp}, "timestamp": {Version: 3, Expires: exp},
+		"snapshot": {Version: 3, Expires: exp}, "targets": {Version: 1, Expires: exp},
+	}, Bins: 16, BinPrefix: "bins", BitLength: 4, Source: "cache"}}
+	b, _ := json.Marshal(good)
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"refreshed_at":"2030-01-01T00:00:00Z","status":{"roles":{"root":{"version":0}}}}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := parseDiskState(data)
+		if err != nil {
+			return
+		}
+		if st.RefreshedAt.IsZero() {
+			t.Fatal("accepted a state without a refresh time")
+		}
+		for _, role := range []string{"root", "timestamp", "snapshot", "targets"} {
+			if rs := st.Status.Roles[role]; rs.Version < 1 || rs.Expires.IsZero() {
+				t.Fatalf("accepted a state with %s %+v", role, rs)
+			}
+		}
+		again, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st2, err := parseDiskState(again)
+		if err != nil || !reflect.DeepEqual(roleVersions(st), roleVersions(st2)) || !st.RefreshedAt.Equal(st2.RefreshedAt) {
+			t.Fatalf("round trip changed %+v into %+v (%v)", st, st2, err)
+		}
+	})
+}
+
+func roleVersions(st diskState) map[string]int64 {
+	m := map[string]int64{}
+	for k, v := range st.Status.Roles {
+		m[k] = v.Version
+	}
+	return m
+}
+
+// FuzzParseSnapshotVersions: the versions parser never panics; what it
+// accepts lists the top-level targets role and only named roles with
+// positive versions, and encodes back to an equivalent record; and no
+// strict prefix of a valid record (a file cut short) is accepted.
+func FuzzParseSnapshotVersions(f *testing.F) {
+	valid := encodeSnapshotVersions(7, map[string]*metadata.MetaFiles{
+		"targets.json": {Version: 2}, "bins-0.json": {Version: 5}, "bins-1.json": {Version: 12}, "odd name\n.json": {Version: 1},
+	})
+	f.Add(valid, int64(7), uint16(len(valid)/2))
+	f.Add(valid, int64(8), uint16(3))
+	f.Add([]byte("snapshot 7 1\ntargets 2\n"), int64(7), uint16(0))
+	f.Add([]byte("snapshot 7 2\ntargets 2\ntargets 3\n"), int64(7), uint16(0))
+	f.Add([]byte("snapshot 7 1\ntargets +2\n"), int64(7), uint16(0))
+	f.Add([]byte("bins-0 5\ntargets 2\n"), int64(7), uint16(0))
+	f.Add([]byte(""), int64(1), uint16(0))
+	f.Fuzz(func(t *testing.T, data []byte, want int64, cut uint16) {
+		versions, err := parseSnapshotVersions(data, want)
+		if err == nil {
+			if _, ok := versions["targets"]; !ok {
+				t.Fatalf("accepted %q without targets", data)
+			}
+			meta := map[string]*metadata.MetaFiles{}
+			for name, v := range versions {
+				if name == "" || v < 1 {
+					t.Fatalf("accepted %q with entry %q %d", data, name, v)
+				}
+				meta[name+".json"] = &metadata.MetaFiles{Version: v}
+			}
+			again, err := parseSnapshotVersions(encodeSnapshotVersions(want, meta), want)
+			if err != nil || !reflect.DeepEqual(again, versions) {
+				t.Fatalf("round trip of %q: %v, %v", data, again, err)
+			}
+			// The record as tufpip writes it: every strict prefix is refused.
+			enc := encodeSnapshotVersions(want, meta)
+			n := int(cut) % len(enc)
+			if got, err := parseSnapshotVersions(enc[:n], want); err == nil {
+				t.Fatalf("accepted %q, a cut-short %q, as %v", enc[:n], enc, got)
+			}
+		}
+	})
+}
+
+// diskFixture is a metadata directory left by a full refresh that looked
+// up every target, the truth about every target, and the refresh state
+// files it holds.
+type diskFixture struct {
+	dir         string
+	truth       map[string]TargetInfo
+	state, vers []byte
+	now         time.Time
+}
+
+var (
+	diskFixtureOnce sync.Once
+	diskFix         *diskFixture
+	diskFixErr      error
+)
+
+func loadDiskFixture(tb testing.TB) *diskFixture {
+	diskFixtureOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tufpip-fuzz-disk-")
+		if err != nil {
+			diskFixErr = err
+			return
+		}
+		r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(dir, "repo"), BitLength: 2, TUFLayout: repogen.TUFLayoutPEP458Text}, repogen.SyntheticProjects(2))
+		if err != nil {
+			diskFixErr = err
+			return
+		}
+		srv := httptest.NewServer(repogen.NewHandler(r.Dir()))
+		defer srv.Close()
+		fx := &diskFixture{dir: filepath.Join(dir, "meta"), truth: map[string]TargetInfo{}, now: time.Now()}
+		u, err := New(Config{MetadataURL: srv.URL + "/metadata/", MetadataDir: fx.dir, BootstrapRoot: r.TrustedRoot(), Now: func() time.Time { return fx.now }})
+		if err != nil {
+			diskFixErr = err
+			return
+		}
+		for p := range r.Targets() {
+			ti, err := u.Target(context.Background(), p)
+			if err != nil {
+				diskFixErr = err
+				return
+			}
+			fx.truth[p] = ti
+		}
+		if fx.state, err = os.ReadFile(filepath.Join(fx.dir, stateFile)); err == nil {
+			fx.vers, err = os.ReadFile(filepath.Join(fx.dir, versionsFile))
+		}
+		diskFix, diskFixErr = fx, err
+	})
+	if diskFixErr != nil {
+		tb.Fatalf("building the metadata directory: %v", diskFixErr)
+	}
+	return diskFix
+}
+
+// FuzzDiskEpoch writes fuzzed freshness records next to genuine,
+// verified metadata and looks every target up offline. Damaged records
+// may make a lookup fail (and, online, refresh), but must never panic or
+// produce an answer other than the one the signed metadata gives.
+func FuzzDiskEpoch(f *testing.F) {
+	fx := loadDiskFixture(f)
+	f.Add(fx.state, fx.vers)
+	f.Add(fx.state, fx.vers[:len(fx.vers)/2])
+	f.Add(fx.state[:len(fx.state)-1], fx.vers)
+	f.Add(bytes.Replace(fx.state, []byte(`"version":`), []byte(`"version":1`), -1), fx.vers)
+	f.Add(fx.state, bytes.Replace(fx.vers, []byte(" "), []byte(" 1"), -1))
+	f.Add(fx.state, []byte("snapshot 1 1\ntargets 1\n"))
+	// The role files, copied once: an offline lookup never writes.
+	dir := f.TempDir()
+	ents, err := os.ReadDir(fx.dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".json") {
+			b, err := os.ReadFile(filepath.Join(fx.dir, e.Name()))
+			if err != nil {
+				f.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600)
+		}
+	}
+	f.Fuzz(func(t *testing.T, state, vers []byte) {
+		os.WriteFile(filepath.Join(dir, stateFile), state, 0o600)
+		os.WriteFile(filepath.Join(dir, versionsFile), vers, 0o600)
+		u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range fx.truth {
+			got, err := u.Target(context.Background(), p)
+			if err != nil {
+				if errors.Is(err, ErrNotSigned) {
+					t.Fatalf("%s: a damaged record made a signed target unsigned: %v", p, err)
+				}
+				continue
+			}
+			if got.Path != want.Path || got.Length != want.Length || !reflect.DeepEqual(got.Hashes, want.Hashes) || got.Role != want.Role {
+				t.Fatalf("%s: answered %+v, the signed metadata says %+v", p, got, want)
+			}
+			// (Expires may differ: the state file records the timestamp's
+			// and snapshot's expiry so as not to re-read them inside the
+			// window; whoever can rewrite it can rewrite root.json too.)
+		}
+	})
+}

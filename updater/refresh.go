@@ -1,0 +1,225 @@
+package updater
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+)
+
+// tufState is the trusted metadata of one online epoch. It is built by
+// refreshTUF, which is go-tuf 2.4.2's Updater.Refresh step for step (the
+// same requests in the same order, the same files in the metadata
+// directory, every check made by go-tuf's TrustedMetadata) except that the
+// snapshot is verified by updateSnapshot. go-tuf's Updater offers no way
+// to swap that one step, so the workflow around it lives here.
+type tufState struct {
+	trusted *trustedmetadata.TrustedMetadata
+}
+
+// GetTrustedMetadataSet returns the trusted set; its maps are shared, so
+// roles loaded through the copy are seen by every later call.
+func (s *tufState) GetTrustedMetadataSet() metadataSet { return *s.trusted }
+
+// tufRefresh is one run of the top-level client workflow.
+type tufRefresh struct {
+	url     string // ends in "/"
+	dir     string
+	fetcher *tufFetcher
+	limits  Limits
+	trusted *trustedmetadata.TrustedMetadata
+}
+
+// newTUFRefresh loads the trusted root (as go-tuf's updater.New does,
+// persisting it to root.json) with now as the reference time.
+func newTUFRefresh(metadataURL, dir string, root []byte, f *tufFetcher, l Limits, now time.Time) (*tufRefresh, error) {
+	tm, err := trustedmetadata.New(root)
+	if err != nil {
+		return nil, err
+	}
+	tm.RefTime = now.UTC()
+	r := &tufRefresh{url: metadataURL, dir: dir, fetcher: f, limits: l, trusted: tm}
+	// Unless already there byte for byte: a refresh that finds nothing new
+	// writes nothing, so it also works on a full or read-only disk.
+	if cur, err := r.local(metadata.ROOT); err != nil || !bytes.Equal(cur, root) {
+		if err := r.persist(metadata.ROOT, root); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// run is go-tuf's onlineRefresh: root, timestamp, snapshot, targets.
+func (r *tufRefresh) run() (*tufState, error) {
+	if err := r.loadRoot(); err != nil {
+		return nil, err
+	}
+	if err := r.loadTimestamp(); err != nil {
+		return nil, err
+	}
+	if err := r.loadSnapshot(); err != nil {
+		return nil, err
+	}
+	if err := r.loadTargets(); err != nil {
+		return nil, err
+	}
+	return &tufState{trusted: r.trusted}, nil
+}
+
+func (r *tufRefresh) local(role string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(r.dir, url.PathEscape(role)+".json"))
+}
+
+func (r *tufRefresh) download(role string, length int64, version string) ([]byte, error) {
+	name := url.PathEscape(role) + ".json"
+	if version != "" {
+		name = version + "." + name
+	}
+	return r.fetcher.DownloadFile(r.url+name, length, 0)
+}
+
+// persist writes a verified role to the metadata directory, atomically
+// and durably (synced before the rename: after a power loss the file is
+// the old one or the new one, never a torn one), under go-tuf's
+// temp-file prefix (which cache.CleanTemp knows).
+func (r *tufRefresh) persist(role string, data []byte) error {
+	f, err := os.CreateTemp(r.dir, "tuf_tmp")
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(r.dir, url.PathEscape(role)+".json"))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// loadRoot walks N+1.root.json forward until the repository answers 404.
+func (r *tufRefresh) loadRoot() error {
+	lower := r.trusted.Root.Signed.Version + 1
+	for next := lower; next < lower+r.limits.MaxRootRotations; next++ {
+		data, err := r.download(metadata.ROOT, r.limits.RootMaxLength, strconv.FormatInt(next, 10))
+		if err != nil {
+			var httpErr *metadata.ErrDownloadHTTP
+			if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound {
+				break
+			}
+			return err
+		}
+		if _, err := r.trusted.UpdateRoot(data); err != nil {
+			return err
+		}
+		if err := r.persist(metadata.ROOT, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *tufRefresh) loadTimestamp() error {
+	if data, err := r.local(metadata.TIMESTAMP); err == nil {
+		// A trusted local timestamp is the floor for rollback checks; an
+		// invalid or unreadable one is ignored, anything else is fatal.
+		if _, err := r.trusted.UpdateTimestamp(data); err != nil && !localUnusable(err) {
+			return err
+		}
+	}
+	data, err := r.download(metadata.TIMESTAMP, r.limits.TimestampMaxLength, "")
+	if err != nil {
+		return err
+	}
+	if _, err := r.trusted.UpdateTimestamp(data); err != nil {
+		if errors.Is(err, &metadata.ErrEqualVersionNumber{}) {
+			return nil // unchanged: keep the local one
+		}
+		return err
+	}
+	return r.persist(metadata.TIMESTAMP, data)
+}
+
+func (r *tufRefresh) loadSnapshot() error {
+	if data, err := r.local(metadata.SNAPSHOT); err == nil {
+		err := updateSnapshot(r.trusted, data, true)
+		if err == nil {
+			return nil // the local snapshot is the current one
+		}
+		if !localUnusable(err) {
+			return err
+		}
+	}
+	if r.trusted.Timestamp == nil {
+		return fmt.Errorf("trusted timestamp not set")
+	}
+	meta := r.trusted.Timestamp.Signed.Meta["snapshot.json"]
+	if meta == nil {
+		return &metadata.ErrRepository{Msg: "timestamp does not list snapshot.json"}
+	}
+	length := meta.Length
+	if length == 0 {
+		length = r.limits.SnapshotMaxLength
+	}
+	version := ""
+	if r.trusted.Root.Signed.ConsistentSnapshot {
+		version = strconv.FormatInt(meta.Version, 10)
+	}
+	data, err := r.download(metadata.SNAPSHOT, length, version)
+	if err != nil {
+		return err
+	}
+	if err := updateSnapshot(r.trusted, data, false); err != nil {
+		return err
+	}
+	return r.persist(metadata.SNAPSHOT, data)
+}
+
+func (r *tufRefresh) loadTargets() error {
+	if data, err := r.local(metadata.TARGETS); err == nil {
+		_, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+		if err == nil {
+			return nil
+		}
+		if !localUnusable(err) {
+			return err
+		}
+	}
+	meta, ok := r.trusted.Snapshot.Signed.Meta["targets.json"]
+	if !ok {
+		return fmt.Errorf("role %s not found in snapshot", metadata.TARGETS)
+	}
+	length := meta.Length
+	if length == 0 {
+		length = r.limits.TargetsMaxLength
+	}
+	version := ""
+	if r.trusted.Root.Signed.ConsistentSnapshot {
+		version = strconv.FormatInt(meta.Version, 10)
+	}
+	data, err := r.download(metadata.TARGETS, length, version)
+	if err != nil {
+		return err
+	}
+	if _, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT); err != nil {
+		return err
+	}
+	return r.persist(metadata.TARGETS, data)
+}
