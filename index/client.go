@@ -69,6 +69,32 @@ type VerifiedPage struct {
 	Omitted    []Omission
 }
 
+// ValidUntil is when the TUF metadata that vouched for the page and its
+// files expires: the earliest Expires among their target infos. It is the
+// zero time if any of them does not say.
+func (vp *VerifiedPage) ValidUntil() time.Time {
+	var until time.Time
+	earliest := func(ti *updater.TargetInfo) bool {
+		if ti.Expires.IsZero() {
+			return false
+		}
+		if until.IsZero() || ti.Expires.Before(until) {
+			until = ti.Expires
+		}
+		return true
+	}
+	if vp.PageTarget != nil && !earliest(vp.PageTarget) {
+		return time.Time{}
+	}
+	for i := range vp.Files {
+		f := &vp.Files[i]
+		if !earliest(&f.Target) || f.Metadata != nil && !earliest(f.Metadata) {
+			return time.Time{}
+		}
+	}
+	return until
+}
+
 // ErrProjectNotFound means upstream has no page for the project.
 var ErrProjectNotFound = errors.New("project not found")
 
@@ -218,7 +244,7 @@ func (c *Client) resolveFile(ctx context.Context, f File, page *updater.TargetIn
 			return nil, "the verified page gives no sha256 or sha512 for it", nil
 		}
 		vf.Target = updater.TargetInfo{Path: f.Filename, Length: updater.UnknownLength, Hashes: hashes,
-			Role: "page " + page.Path, SnapshotVersion: page.SnapshotVersion}
+			Role: "page " + page.Path, SnapshotVersion: page.SnapshotVersion, Expires: page.Expires}
 	} else {
 		target, err := c.Site.FileTarget(f.URL)
 		if err != nil {
@@ -250,7 +276,7 @@ func (c *Client) resolveFile(ctx context.Context, f File, page *updater.TargetIn
 			// The page is signed, so the hash it gives vouches for the
 			// metadata file as a signed target would.
 			vf.Metadata = &updater.TargetInfo{Path: vf.Target.Path + ".metadata", Length: updater.UnknownLength, Hashes: map[string]string{updater.HashSHA256: h},
-				Role: "page " + page.Path, SnapshotVersion: page.SnapshotVersion}
+				Role: "page " + page.Path, SnapshotVersion: page.SnapshotVersion, Expires: page.Expires}
 		} else if c.Site.DistsSigned() {
 			ti, err := c.TUF.Target(ctx, vf.Target.Path+".metadata")
 			if err == nil && len(ti.KnownHashes()) > 0 {
@@ -305,21 +331,52 @@ type PageCache struct {
 type pageEntry struct {
 	vp *VerifiedPage
 	at time.Time
+	// stale: memoized from Stale while upstream was unreachable.
+	stale bool
 }
 
-// Get returns a memoized page younger than TTL.
+// Get returns a memoized page younger than TTL whose TUF metadata has
+// not expired.
 func (pc *PageCache) Get(name string) (*VerifiedPage, bool) {
+	vp, _, ok := pc.get(name)
+	return vp, ok
+}
+
+func (pc *PageCache) get(name string) (vp *VerifiedPage, stale, ok bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	e, ok := pc.pages[name]
-	if !ok || pc.now().Sub(e.at) >= pc.TTL {
+	now := pc.now()
+	if !ok || now.Sub(e.at) >= pc.TTL {
+		return nil, false, false
+	}
+	if until := e.vp.ValidUntil(); !until.IsZero() && !now.Before(until) {
+		return nil, false, false
+	}
+	return e.vp, e.stale, true
+}
+
+// Stale returns the last page memoized for name, however old, as long as
+// the TUF metadata that vouched for it has not expired (see
+// VerifiedPage.ValidUntil). It is for when upstream cannot be reached.
+func (pc *PageCache) Stale(name string) (*VerifiedPage, bool) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	e, ok := pc.pages[name]
+	if !ok {
+		return nil, false
+	}
+	until := e.vp.ValidUntil()
+	if until.IsZero() || !pc.now().Before(until) {
 		return nil, false
 	}
 	return e.vp, true
 }
 
 // Put memoizes vp.
-func (pc *PageCache) Put(vp *VerifiedPage) {
+func (pc *PageCache) Put(vp *VerifiedPage) { pc.put(vp, false) }
+
+func (pc *PageCache) put(vp *VerifiedPage, stale bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.pages == nil {
@@ -328,7 +385,7 @@ func (pc *PageCache) Put(vp *VerifiedPage) {
 	if len(pc.pages) > 4096 {
 		clear(pc.pages)
 	}
-	pc.pages[vp.Name] = pageEntry{vp, pc.now()}
+	pc.pages[vp.Name] = pageEntry{vp, pc.now(), stale}
 }
 
 func (pc *PageCache) now() time.Time {

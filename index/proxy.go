@@ -111,24 +111,57 @@ func (p *Proxy) serveProjects(w http.ResponseWriter, r *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-// page returns the verified page for name, memoized.
-func (p *Proxy) page(ctx context.Context, name string) (*VerifiedPage, error) {
-	if vp, ok := p.cfg.Pages.Get(name); ok {
+// page returns the verified page for name, memoized. stale says that
+// upstream could not be reached and the page is the last one verified,
+// served because the TUF metadata that vouched for it has not expired.
+func (p *Proxy) page(ctx context.Context, name string) (vp *VerifiedPage, stale bool, err error) {
+	if vp, stale, ok := p.cfg.Pages.get(name); ok {
 		p.pageHits.Add(1)
-		return vp, nil
+		return vp, stale, nil
 	}
 	p.pageMisses.Add(1)
 	if p.cfg.BeforePage != nil {
-		if err := p.cfg.BeforePage(ctx); err != nil {
-			return nil, err
-		}
+		err = p.cfg.BeforePage(ctx)
 	}
-	vp, err := p.cfg.Client.Page(ctx, name)
+	if err == nil {
+		vp, err = p.cfg.Client.Page(ctx, name)
+	}
 	if err != nil {
-		return nil, err
+		// Never when something failed verification: only when upstream
+		// is down, and only what was verified and has not expired.
+		if UpstreamUnreachable(err) {
+			if vp, ok := p.cfg.Pages.Stale(name); ok {
+				p.cfg.Logger.Warn("upstream unreachable; serving the last verified page", "project", name, "valid_until", vp.ValidUntil(), "err", err)
+				// Memoized again, so that requests in the next TTL do
+				// not each wait for upstream to fail.
+				p.cfg.Pages.put(vp, true)
+				return vp, true, nil
+			}
+		}
+		return nil, false, err
 	}
 	p.cfg.Pages.Put(vp)
-	return vp, nil
+	return vp, false, nil
+}
+
+// UpstreamUnreachable reports whether err means the repository could not
+// be reached or failed on its side (a connection error, a timeout, a 5xx
+// or 429 status), as opposed to answering with something that failed
+// verification or does not exist.
+func UpstreamUnreachable(err error) bool {
+	var (
+		me *updater.MetadataError
+		mm *updater.MismatchError
+		ne *updater.NetworkError
+		hs *updater.HTTPStatusError
+	)
+	switch {
+	case errors.As(err, &me), errors.As(err, &mm), !errors.As(err, &ne):
+		return false
+	case errors.As(ne, &hs):
+		return hs.StatusCode >= 500 || hs.StatusCode == http.StatusTooManyRequests
+	}
+	return true
 }
 
 func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +180,7 @@ func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request) {
 		p.notAcceptable(w, r)
 		return
 	}
-	vp, err := p.page(r.Context(), name)
+	vp, stale, err := p.page(r.Context(), name)
 	if err != nil {
 		p.fail(w, r, "project "+name, err)
 		return
@@ -171,6 +204,9 @@ func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request) {
 		verified = "files-only"
 	}
 	w.Header().Set("X-Tufpip-Verified", verified)
+	if stale {
+		w.Header().Set("X-Tufpip-Stale", "upstream unreachable; last verified page, valid until "+vp.ValidUntil().UTC().Format(time.RFC3339))
+	}
 	w.Write(buf.Bytes())
 }
 
@@ -225,7 +261,7 @@ func (p *Proxy) serveFile(w http.ResponseWriter, r *http.Request) {
 	if b, ok := strings.CutSuffix(filename, ".metadata"); ok {
 		base, wantMeta = b, true
 	}
-	vp, err := p.page(r.Context(), name)
+	vp, _, err := p.page(r.Context(), name)
 	if err != nil {
 		p.fail(w, r, "project "+name, err)
 		return
@@ -349,6 +385,10 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, what string, err er
 		return // the client went away
 	}
 	status := StatusFor(err)
+	if UpstreamUnreachable(err) {
+		p.refuse(w, r, status, "%s: the repository is unreachable: %v", what, err)
+		return
+	}
 	p.refuse(w, r, status, "%s: %v", what, err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/updater"
 )
 
 func newGetCmd(g *globals) *cobra.Command {
@@ -34,6 +35,15 @@ Distribution files are fetched from --files-url; --base-url overrides.`,
 				return err
 			}
 			target := args[0]
+			// A name asked for obeys the rules of every target path tufpip
+			// derives from a page or a file (no over-long segments, no bidi
+			// overrides or other invisible characters), not only the
+			// updater's.
+			for _, valid := range []func(string) error{updater.ValidTargetPath, index.ValidTargetPath} {
+				if err := valid(target); err != nil {
+					return fmt.Errorf("%q: %w: %v", target, updater.ErrNotSigned, err)
+				}
+			}
 			ti, err := s.up.Target(cmd.Context(), target)
 			if err != nil {
 				return err
