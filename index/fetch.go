@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,8 +35,27 @@ func FetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti 
 			resp.Body.Close()
 			return nil, &updater.MismatchError{Path: ti.Path, Check: "length", Want: itoa(ti.Length), Got: itoa(resp.ContentLength) + " (announced)"}
 		}
-		return readCloser{&updater.SlowReader{R: resp.Body, MinRate: minDownloadRate, Grace: downloadRateWait}, resp.Body}, nil
+		body := &updater.SlowReader{R: resp.Body, MinRate: minDownloadRate, Grace: downloadRateWait}
+		return readCloser{networkErrors{body, url}, resp.Body}, nil
 	})
+}
+
+// networkErrors marks failures while a body streams (a reset, a stall,
+// a trickle) as the network's, so every command reports them alike.
+type networkErrors struct {
+	r   io.Reader
+	url string
+}
+
+func (n networkErrors) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	if err != nil && err != io.EOF {
+		var ne *updater.NetworkError
+		if !errors.As(err, &ne) {
+			err = &updater.NetworkError{URL: n.url, Err: err}
+		}
+	}
+	return k, err
 }
 
 type readCloser struct {

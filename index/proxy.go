@@ -394,10 +394,12 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, what string, err er
 
 // StatusFor is the HTTP status the proxy answers for err.
 func StatusFor(err error) int {
+	// An upstream 404 for something signed (a bin, a file) is the
+	// repository failing us, not "no such project": 502, so pip does not
+	// report a misleading "no matching distribution".
 	var (
 		me *updater.MetadataError
 		mm *updater.MismatchError
-		hs *updater.HTTPStatusError
 	)
 	switch {
 	case errors.Is(err, ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
@@ -406,8 +408,6 @@ func StatusFor(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.As(err, &me), errors.As(err, &mm):
 		return http.StatusBadGateway
-	case errors.As(err, &hs) && hs.StatusCode == http.StatusNotFound:
-		return http.StatusNotFound
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}

@@ -180,6 +180,9 @@ func (s *SlowReader) Read(p []byte) (int, error) {
 	}
 	n, err := s.R.Read(p)
 	s.n += int64(n)
+	if err != nil && err != io.EOF {
+		return n, err // a stall or reset says more than "too slow"
+	}
 	if s.MinRate > 0 {
 		el := now().Sub(s.start)
 		if el > s.Grace && float64(s.n)/el.Seconds() < s.MinRate {

@@ -331,7 +331,7 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	}
 	tu, err := tr.run()
 	if err != nil {
-		return nil, classify(err, f.role(), "")
+		return nil, classify(err, f.role())
 	}
 	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now}
 	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
@@ -383,7 +383,7 @@ func statusOf(t metadataSet, url string, now time.Time, source string) Status {
 }
 
 // classify turns go-tuf's errors into tufpip's three kinds.
-func classify(err error, role, target string) error {
+func classify(err error, role string) error {
 	if err == nil {
 		return nil
 	}
@@ -395,10 +395,12 @@ func classify(err error, role, target string) error {
 	if errors.As(err, &httpErr) {
 		return &NetworkError{URL: httpErr.URL, Err: &HTTPStatusError{StatusCode: httpErr.StatusCode}}
 	}
-	if target != "" && err.Error() == fmt.Sprintf("target %s not found", target) {
-		return fmt.Errorf("%s: %w", target, ErrNotSigned)
-	}
 	if errors.Is(err, &metadata.ErrExpiredMetadata{}) {
+		// go-tuf notices an expired final root while loading the
+		// timestamp: name the role that expired, not the one in flight.
+		if strings.Contains(err.Error(), "root.json is expired") {
+			role = "root"
+		}
 		return &MetadataError{Role: role, Err: fmt.Errorf("%w: %v", ErrExpired, err)}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

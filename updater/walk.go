@@ -71,7 +71,7 @@ func (e *epoch) walk(targetPath string, cfg Config) (tf *metadata.TargetFiles, r
 		}
 		md, err := e.loadDelegated(&set, v.role, v.parent, cfg)
 		if err != nil {
-			return nil, v.role, "", time.Time{}, classify(err, v.role, "")
+			return nil, v.role, "", time.Time{}, classify(err, v.role)
 		}
 		parentOf[v.role] = v.parent
 		if tf, ok := md.Signed.Targets[targetPath]; ok {
