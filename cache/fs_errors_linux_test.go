@@ -40,11 +40,11 @@ func rerun(t *testing.T, bin string, attr *syscall.SysProcAttr, env ...string) {
 	var exit *exec.ExitError
 	switch {
 	case err != nil && !errors.As(err, &exit):
-		t.Skipf("cannot start child process (%v); namespaces or setuid unavailable", err)
+		missingPrerequisite(t, "cannot start child process (%v); namespaces or setuid unavailable", err)
 	case err != nil:
 		t.Fatalf("child failed: %v\n%s", err, out)
 	case bytes.Contains(out, []byte("--- SKIP")):
-		t.Skipf("child skipped:\n%s", out)
+		missingPrerequisite(t, "child skipped:\n%s", out)
 	}
 	t.Logf("child output:\n%s", out)
 }
@@ -61,10 +61,10 @@ func rerunInNamespace(t *testing.T) {
 func mountTmpfs(t *testing.T, dir, opts string) {
 	t.Helper()
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		t.Skipf("cannot make mounts private: %v", err)
+		missingPrerequisite(t, "cannot make mounts private: %v", err)
 	}
 	if err := syscall.Mount("tufpip-test", dir, "tmpfs", 0, opts); err != nil {
-		t.Skipf("cannot mount tmpfs: %v", err)
+		missingPrerequisite(t, "cannot mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
 }
@@ -122,7 +122,7 @@ func TestRealReadOnlyFS(t *testing.T) {
 	ti := targetFor("ro.whl", data, allAlgs...)
 	readEntry(t, put(t, openStore(t, storeDir, StoreOptions{}), ti, data))
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-		t.Skipf("cannot remount read-only: %v", err)
+		missingPrerequisite(t, "cannot remount read-only: %v", err)
 	}
 
 	// A read-only store still serves what it holds, verified.

@@ -143,3 +143,13 @@ func assertNoFiles(t testing.TB, dir string) {
 		t.Errorf("store %s should hold no files, has %q", dir, files)
 	}
 }
+
+// missingPrerequisite skips locally, but fails in CI (CI=true), where a
+// missing prerequisite must never pass as a skipped test.
+func missingPrerequisite(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("missing prerequisite in CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}

@@ -752,13 +752,15 @@ func runMatrixRow(t *testing.T, row *matrixRow) {
 	var wg sync.WaitGroup
 	for _, col := range matrixColumns {
 		want := row.want(col)
+		if want.na != "" {
+			// Not a test: the doc states why the cell does not apply.
+			t.Logf("%s: n/a: %s", col, want.na)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			t.Run(col, func(t *testing.T) {
-				if want.na != "" {
-					t.Skip("n/a: " + want.na)
-				}
 				switch col {
 				case colGet:
 					e.runGet(t, want)
