@@ -360,7 +360,7 @@ func compareComputed(ti updater.TargetInfo, n int64, sums map[string]string) (co
 			return false, nil
 		}
 	}
-	if ti.Length != n {
+	if ti.Length != updater.UnknownLength && ti.Length != n {
 		return true, &updater.MismatchError{Path: ti.Path, Check: "length", Want: fmt.Sprint(ti.Length), Got: fmt.Sprint(n)}
 	}
 	for _, alg := range algs {
