@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tufpip/tufpip/cache"
@@ -27,7 +29,7 @@ const (
 // one artifact share one download.
 func FetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti updater.TargetInfo, url string) (*cache.Entry, error) {
 	return store.Fetch(ctx, ti, func(ctx context.Context) (io.ReadCloser, error) {
-		resp, err := updater.GetStream(ctx, hc, url, 30*time.Second)
+		resp, err := updater.GetStream(ctx, hc, url, downloadIdle)
 		if err != nil {
 			return nil, err
 		}
@@ -35,10 +37,95 @@ func FetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti 
 			resp.Body.Close()
 			return nil, &updater.MismatchError{Path: ti.Path, Check: "length", Want: itoa(ti.Length), Got: itoa(resp.ContentLength) + " (announced)"}
 		}
-		body := &updater.SlowReader{R: resp.Body, MinRate: minDownloadRate, Grace: downloadRateWait}
-		return readCloser{networkErrors{body, url}, resp.Body}, nil
+		rb := &resumingBody{ctx: ctx, hc: hc, url: url, cur: resp.Body, validator: validatorOf(resp)}
+		body := &updater.SlowReader{R: rb, MinRate: minDownloadRate, Grace: downloadRateWait}
+		return readCloser{networkErrors{body, url}, rb}, nil
 	})
 }
+
+const (
+	downloadIdle = 30 * time.Second
+	// maxResumes bounds how often a download that broke off mid-body is
+	// resumed; each resume must have made progress.
+	maxResumes = 3
+)
+
+// resumingBody reads an artifact and, when the connection breaks
+// mid-body, asks for the rest with a Range request. Verification is
+// unaffected: every byte, from whichever response, passes through the
+// same Verifier, and only the whole stream's length and hashes count.
+// Slow-retrieval failures (a stall, a trickle) are never resumed.
+type resumingBody struct {
+	ctx       context.Context
+	hc        *http.Client
+	url       string
+	validator string // ETag or Last-Modified, for If-Range
+	cur       io.ReadCloser
+	n         int64 // bytes delivered so far
+	atResume  int64 // n when the last resume started
+	resumes   int
+}
+
+func validatorOf(resp *http.Response) string {
+	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+		return et
+	}
+	return resp.Header.Get("Last-Modified")
+}
+
+func resumable(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (b *resumingBody) Read(p []byte) (int, error) {
+	k, err := b.cur.Read(p)
+	b.n += int64(k)
+	if err == nil || err == io.EOF || !resumable(err) {
+		return k, err
+	}
+	if b.resumes >= maxResumes || (b.resumes > 0 && b.n == b.atResume) || b.ctx.Err() != nil {
+		return k, err
+	}
+	b.resumes++
+	b.atResume = b.n
+	next, rerr := b.reopen()
+	if rerr != nil {
+		return k, fmt.Errorf("%w (resuming at byte %d failed: %v)", err, b.n, rerr)
+	}
+	b.cur.Close()
+	b.cur = next
+	return k, nil
+}
+
+// reopen asks for the bytes from b.n on. A server that ignores Range
+// sends everything again; the part already delivered is skipped.
+func (b *resumingBody) reopen() (io.ReadCloser, error) {
+	h := http.Header{"Range": {fmt.Sprintf("bytes=%d-", b.n)}}
+	if b.validator != "" {
+		h.Set("If-Range", b.validator)
+	}
+	resp, err := updater.GetStreamHeader(b.ctx, b.hc, b.url, downloadIdle, h)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		var start int64 = -1
+		fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-", &start)
+		if start != b.n {
+			resp.Body.Close()
+			return nil, fmt.Errorf("server resumed at byte %d, not %d", start, b.n)
+		}
+	default: // 200: the whole file again
+		if _, err := io.CopyN(io.Discard, resp.Body, b.n); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+	}
+	return resp.Body, nil
+}
+
+func (b *resumingBody) Close() error { return b.cur.Close() }
 
 // networkErrors marks failures while a body streams (a reset, a stall,
 // a trickle) as the network's, so every command reports them alike.

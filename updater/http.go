@@ -138,15 +138,22 @@ func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug(msg, kv...) }
 // Get fetches url with ctx and returns the response if its status is 200.
 // Other statuses become an HTTPStatusError inside a NetworkError.
 func Get(ctx context.Context, c *http.Client, url string) (*http.Response, error) {
+	return get(ctx, c, url, nil)
+}
+
+func get(ctx context.Context, c *http.Client, url string, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, &NetworkError{URL: url, Err: err}
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && !(header != nil && resp.StatusCode == http.StatusPartialContent) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
 		return nil, &NetworkError{URL: url, Err: &HTTPStatusError{StatusCode: resp.StatusCode}}
@@ -196,8 +203,14 @@ func (s *SlowReader) Read(p []byte) (int, error) {
 // if no byte arrives for idle, so a server that stalls mid-body cannot
 // hold a download (or pip) forever.
 func GetStream(ctx context.Context, c *http.Client, url string, idle time.Duration) (*http.Response, error) {
+	return GetStreamHeader(ctx, c, url, idle, nil)
+}
+
+// GetStreamHeader is GetStream with extra request headers. With any
+// header given, 206 Partial Content is accepted besides 200 (for Range).
+func GetStreamHeader(ctx context.Context, c *http.Client, url string, idle time.Duration, header http.Header) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := Get(ctx, c, url)
+	resp, err := get(ctx, c, url, header)
 	if err != nil {
 		cancel()
 		return nil, err
