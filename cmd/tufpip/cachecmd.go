@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tufpip/tufpip/cache"
 )
 
 func newCacheCmd(g *globals) *cobra.Command {
@@ -21,6 +23,34 @@ kept elsewhere (state, not cache) and is not touched by "cache clean".`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), g.artifactDir())
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "verify",
+		Short: "Re-hash every cached artifact against its content address",
+		Long: `Re-hash every file in the artifact cache and check it against the hash it
+is stored under. A file that fails was changed on disk after tufpip
+verified it (tampering or corruption); tufpip would refuse it when next
+asked for it anyway. Exit 1 if any file fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := cache.OpenStore(g.artifactDir(), cache.StoreOptions{Logger: g.logger})
+			if err != nil {
+				return fmt.Errorf("opening artifact cache: %w", err)
+			}
+			res, err := store.Audit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for path, why := range res.Bad {
+				fmt.Fprintf(out, "FAILED  %s: %s\n", path, why)
+			}
+			fmt.Fprintf(out, "%d cached files checked, %d failed\n", res.Checked, len(res.Bad))
+			if len(res.Bad) > 0 {
+				return errSilent
+			}
 			return nil
 		},
 	})

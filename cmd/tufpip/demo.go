@@ -201,7 +201,22 @@ func runDemo(ctx context.Context, g *globals, o *demoOptions) (err error) {
 	if n := countFiles(target2); n != 0 {
 		return fmt.Errorf("%d files reached the install directory after a refused download", n)
 	}
-	fmt.Fprintf(out, "\nrefused as it should be: pip got an HTTP error, the install directory is empty and the cache holds nothing unverified.\n")
+	audit, err := s.store.Audit(ctx)
+	if err != nil {
+		return err
+	}
+	if len(audit.Bad) > 0 {
+		return fmt.Errorf("the artifact cache holds %d files that fail their content address", len(audit.Bad))
+	}
+	oldTI, err := s.up.Target(ctx, old.Path)
+	if err != nil {
+		return err
+	}
+	if e, err := s.store.Get(ctx, oldTI); err == nil {
+		e.Close()
+		return errors.New("the tampered wheel is in the cache: this must never happen")
+	}
+	fmt.Fprintf(out, "\nrefused as it should be: pip got an HTTP error, the install directory is empty, and all %d files in the cache re-hash to their content addresses (the tampered wheel is not among them).\n", audit.Checked)
 	return nil
 }
 
