@@ -374,8 +374,15 @@ func requirePython(t *testing.T) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err == nil {
+		// Resolve shims (pyenv's rehash step races between concurrent
+		// pips) to the interpreter itself.
 		var out []byte
-		cmd := exec.Command(py, "-m", "pip", "--version")
+		cmd := exec.Command(py, "-c", "import sys; print(sys.executable)")
+		cmd.Env = pipEnv()
+		if out, err = cmd.Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+			py = strings.TrimSpace(string(out))
+		}
+		cmd = exec.Command(py, "-m", "pip", "--version")
 		cmd.Env = pipEnv()
 		if out, err = cmd.CombinedOutput(); err != nil {
 			err = fmt.Errorf("%v: %s", err, out)
