@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -358,11 +359,44 @@ func (p *Proxy) serveStatus(w http.ResponseWriter, r *http.Request) {
 			st.TUF = &ts
 		}
 	}
+	w.Header().Set("Vary", "Accept")
+	// Browsers get a small page; everything else (curl, monitoring) JSON.
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := statusPage.Execute(w, st); err != nil {
+			p.cfg.Logger.Warn("rendering status page", "err", err)
+		}
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(st)
 }
+
+var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+	"roles": func() []string { return []string{"root", "timestamp", "snapshot", "targets"} },
+	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"when":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}).Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>tufpip proxy status</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;text-align:left}th{background:#eee}</style></head>
+<body><h1>tufpip proxy</h1>
+<p>Index <code>{{.IndexURL}}</code>, layout <code>{{.Layout}}</code>, up {{.Uptime}}.</p>
+{{with .TUF}}<h2>Trusted TUF metadata</h2>
+<p>Refreshed {{when .RefreshedAt}} ({{.Source}}){{if .BinPrefix}}; {{.Bins}} hash bins <code>{{.BinPrefix}}-*</code>{{end}}.</p>
+<table><tr><th>role</th><th>version</th><th>expires</th><th>keys</th></tr>
+{{$r := .Roles}}{{range $name := roles}}{{with index $r $name}}<tr><td>{{$name}}</td><td>{{.Version}}</td><td>{{when .Expires}}</td><td>{{.Threshold}} of {{.Keys}}</td></tr>{{end}}{{end}}
+</table>{{end}}
+{{with .TUFError}}<p><strong>TUF metadata is not usable:</strong> {{.}}</p>{{end}}
+<h2>Traffic</h2>
+<table><tr><th>files served</th><td>{{.FilesServed}}</td></tr>
+<tr><th>refused</th><td>{{.Refused}}</td></tr>
+<tr><th>page cache hit rate</th><td>{{pct .PageHitRate}} ({{.PageHits}} hits, {{.PageMisses}} misses)</td></tr>
+<tr><th>artifact cache</th><td>{{.CacheBytes}} bytes</td></tr></table>
+<p>Machine-readable: <code>curl {{"/-/status"}}</code> (JSON).</p>
+</body></html>
+`))
 
 func (p *Proxy) notAcceptable(w http.ResponseWriter, r *http.Request) {
 	p.refuse(w, r, http.StatusNotAcceptable, "none of the Accept types is served; use %s, %s or %s", ContentTypeJSON, ContentTypeHTML, ContentTypeLegacyHTML)
