@@ -124,28 +124,5 @@ func (r *Repo) TamperPageKeepLength(project string) (string, error) {
 // higher versions signed by the old key must drop them and follow (TUF
 // specification 5.3.11); one whose keys did not change must not.
 func (r *Repo) RotateOnlineKeyRestart() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k, err := generateKey(r.online.typ)
-	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
-	}
-	md, err := r.buildRoot(r.st.RootVersion+1, r.expiresFromNow(RoleRoot), r.root, r.st.RootThreshold, k)
-	if err != nil {
-		return err
-	}
-	if err := r.writeRoot(md, r.root...); err != nil {
-		return err
-	}
-	if err := r.retireKeys(r.online); err != nil {
-		return err
-	}
-	r.online = k
-	r.st.RootVersion++
-	if err := r.saveKeys(); err != nil {
-		return err
-	}
-	r.st.Roles[RoleTimestamp].Version = 0
-	r.st.Roles[RoleSnapshot].Version = 0
-	return r.commit(r.targetsRoles())
+	return r.rotateOnlineKey(true)
 }

@@ -210,6 +210,12 @@ func (r *Repo) RotateRoot(newKeys, threshold int) error {
 // re-signed with it (targets' delegation names it too), then snapshot and
 // timestamp.
 func (r *Repo) RotateOnlineKey() error {
+	return r.rotateOnlineKey(false)
+}
+
+// rotateOnlineKey rotates the online key; restart also restarts the
+// timestamp and snapshot versions at 1 (see RotateOnlineKeyRestart).
+func (r *Repo) rotateOnlineKey(restart bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k, err := generateKey(r.online.typ)
@@ -230,6 +236,10 @@ func (r *Repo) RotateOnlineKey() error {
 	r.st.RootVersion++
 	if err := r.saveKeys(); err != nil {
 		return err
+	}
+	if restart {
+		r.st.Roles[RoleTimestamp].Version = 0
+		r.st.Roles[RoleSnapshot].Version = 0
 	}
 	return r.commit(r.targetsRoles())
 }
