@@ -450,6 +450,12 @@ func matrixRows() []matrixRow {
 		verify:   cellWant{ok: true, text: []string{"ok      {wheel}", "1 verified, 0 failed"}},
 		proxy:    cellWant{ok: true},
 	})
+	// Rows for the outside review's findings (issue 10), one file each.
+	rows = append(rows, staleRows()...)
+	rows = append(rows, crossProjectRows()...)
+	rows = append(rows, disclosureRows()...)
+	rows = append(rows, roleNameRows()...)
+	rows = append(rows, requirementsRows()...)
 	return rows
 }
 
