@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -54,6 +55,12 @@ func (f VerifiedFile) MetadataURL() string { return f.URL + ".metadata" }
 type Omission struct {
 	Filename string
 	Reason   string
+	// Owner is set when the file was left out because it belongs to
+	// another project (CheckOwner): that project's normalized name.
+	// Foreign is set for every file CheckOwner refused, Owner known or
+	// not.
+	Owner   string
+	Foreign bool
 }
 
 // VerifiedPage is a project page reduced to what can be verified.
@@ -189,7 +196,7 @@ func (c *Client) fetchInto(ctx context.Context, w *bytes.Buffer, url string, ti 
 
 func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []File) error {
 	out := make([]*VerifiedFile, len(files))
-	why := make([]string, len(files))
+	why := make([]Omission, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	par := c.Parallel
 	if par <= 0 {
@@ -198,11 +205,16 @@ func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []Fil
 	g.SetLimit(par)
 	for i, f := range files {
 		g.Go(func() error {
-			vf, reason, err := c.resolveFile(gctx, f, vp.PageTarget)
-			if err != nil {
+			vf, reason, err := c.resolveFile(gctx, vp.Name, f, vp.PageTarget)
+			var fe *ForeignFileError
+			switch {
+			case errors.As(err, &fe):
+				why[i] = Omission{Filename: f.Filename, Reason: fe.Reason(), Owner: fe.Owner, Foreign: true}
+			case err != nil:
 				return fmt.Errorf("%s: %w", f.Filename, err)
+			default:
+				out[i], why[i] = vf, Omission{Filename: f.Filename, Reason: reason}
 			}
-			out[i], why[i] = vf, reason
 			return nil
 		})
 	}
@@ -212,12 +224,12 @@ func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []Fil
 	seen := map[string]bool{}
 	for i, vf := range out {
 		if vf == nil {
-			vp.Omitted = append(vp.Omitted, Omission{files[i].Filename, why[i]})
-			c.logger().Warn("file left out of page", "project", vp.Name, "file", files[i].Filename, "reason", why[i])
+			vp.Omitted = append(vp.Omitted, why[i])
+			c.logger().Warn("file left out of page", "project", vp.Name, "file", files[i].Filename, "reason", why[i].Reason)
 			continue
 		}
 		if seen[vf.Filename] {
-			vp.Omitted = append(vp.Omitted, Omission{vf.Filename, "listed twice"})
+			vp.Omitted = append(vp.Omitted, Omission{Filename: vf.Filename, Reason: "listed twice"})
 			continue
 		}
 		seen[vf.Filename] = true
@@ -227,9 +239,10 @@ func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []Fil
 }
 
 // resolveFile returns the verified file, or a reason it is left out, or
-// an error that should fail the whole page (an attack on metadata, or the
-// network).
-func (c *Client) resolveFile(ctx context.Context, f File, page *updater.TargetInfo) (*VerifiedFile, string, error) {
+// a *ForeignFileError if it is not project's (CheckOwner), or an error
+// that should fail the whole page (an attack on metadata, the network, or
+// an ambiguous sdist whose bytes did not verify).
+func (c *Client) resolveFile(ctx context.Context, project string, f File, page *updater.TargetInfo) (*VerifiedFile, string, error) {
 	pageSigned := page != nil
 	vf := &VerifiedFile{File: f}
 	if !c.Site.DistsSigned() {
@@ -269,6 +282,21 @@ func (c *Client) resolveFile(ctx context.Context, f File, page *updater.TargetIn
 	}
 	if len(vf.Target.KnownHashes()) == 0 {
 		return nil, "its signed target info has no supported hash", nil
+	}
+	// Only project's own files (see CheckOwner): on an unsigned page,
+	// signed files of other projects can be listed.
+	open := func(ctx context.Context) (io.ReaderAt, int64, func(), error) {
+		if c.Store == nil {
+			return nil, 0, nil, errors.New("no artifact cache to read the file into")
+		}
+		ent, err := c.Open(ctx, *vf)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		return ent.File(), ent.Size, func() { ent.Close() }, nil
+	}
+	if err := CheckOwner(ctx, project, f.Filename, pageSigned, open); err != nil {
+		return nil, "", err
 	}
 	// Core metadata: advertise it only when it can be verified.
 	if f.CoreMetadata != nil {

@@ -64,10 +64,8 @@ func ParseFilename(filename string) (Dist, error) {
 	// Every field is ASCII letters, digits and . _ - ! +; ruling out the
 	// rest here keeps whitespace (which ParseVersion would trim), path
 	// separators, NUL and look-alike Unicode out of anything we accept.
-	for i := 0; i < len(filename); i++ {
-		if c := filename[i]; !isAlnum(c) && !strings.ContainsRune("._-!+", rune(c)) {
-			return fail("contains a character that no distribution filename has")
-		}
+	if !filenameChars(filename) {
+		return fail("contains a character that no distribution filename has")
 	}
 	if stem, ok := strings.CutSuffix(filename, ".whl"); ok {
 		return parseWheel(stem, fail)
@@ -78,6 +76,17 @@ func ParseFilename(filename string) (Dist, error) {
 		}
 	}
 	return fail("not a wheel or sdist")
+}
+
+// filenameChars reports whether every byte of filename is an ASCII
+// letter or digit or one of . _ - ! +.
+func filenameChars(filename string) bool {
+	for i := 0; i < len(filename); i++ {
+		if c := filename[i]; !isAlnum(c) && !strings.ContainsRune("._-!+", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func parseWheel(stem string, fail func(string) (Dist, error)) (Dist, error) {
@@ -135,6 +144,82 @@ func parseSdist(stem string, fail func(string) (Dist, error)) (Dist, error) {
 		return fail("invalid version")
 	}
 	return Dist{Project: NormalizeName(name), Version: v.String(), Kind: KindSdist}, nil
+}
+
+// sdistStem returns filename without its sdist extension, and whether it
+// has one.
+func sdistStem(filename string) (string, bool) {
+	for _, ext := range sdistExtensions {
+		if len(filename) > len(ext) && strings.EqualFold(filename[len(filename)-len(ext):], ext) {
+			return filename[:len(filename)-len(ext)], true
+		}
+	}
+	return "", false
+}
+
+// FileReadings returns every way a distribution filename can be read as
+// (project, version). A wheel has one reading: its name field (PEP 427
+// escapes "-" in it). A legacy sdist name "<name>-<version>" does not say
+// where the name ends, so it has one reading per "-" that splits it into
+// a valid project name and a valid PEP 440 version: "pkg-0-9-9.tar.gz"
+// reads as pkg-0-9 9 and as pkg-0 9.post9 ("9-9"). pip reads it as
+// whichever project it is looking for, so more than one reading means the
+// name alone does not tell which project the file belongs to. Readings
+// are ordered by where the name ends, last "-" first (ParseFilename's
+// reading). The error is ParseFilename's when there is no reading.
+func FileReadings(filename string) ([]Dist, error) {
+	d, err := ParseFilename(filename)
+	if err == nil && d.Kind == KindWheel {
+		return []Dist{d}, nil
+	}
+	stem, ok := sdistStem(filename)
+	if !ok || len(filename) > MaxFilenameLen || !filenameChars(filename) {
+		return nil, err
+	}
+	// Every split, not only the last "-": "pkg-0-9-beta.tar.gz" has no
+	// version after its last "-" but reads as pkg-0 9b0.
+	var out []Dist
+	for i := len(stem); i > 0; {
+		i = strings.LastIndexByte(stem[:i], '-')
+		if i <= 0 {
+			break
+		}
+		name, ver := stem[:i], stem[i+1:]
+		if !ValidProjectName(name) {
+			continue
+		}
+		v, verr := ParseVersion(ver)
+		if verr != nil {
+			continue
+		}
+		out = append(out, Dist{Project: NormalizeName(name), Version: v.String(), Kind: KindSdist})
+	}
+	if len(out) == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: %q: no split into <name>-<version>", ErrInvalidFilename, truncate(filename, 80))
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// ParseFilenameFor parses filename as a file of project, the way pip
+// reads the files on project's page: when one of its readings
+// (FileReadings) names project, that reading; otherwise ParseFilename's.
+// The caller still compares Dist.Project with the project: a file whose
+// name cannot name it is another project's.
+func ParseFilenameFor(filename, project string) (Dist, error) {
+	ds, err := FileReadings(filename)
+	if err != nil {
+		return Dist{}, err
+	}
+	want := NormalizeName(project)
+	for _, d := range ds {
+		if d.Project == want {
+			return d, nil
+		}
+	}
+	return ds[0], nil
 }
 
 // isTagText reports whether s is a short, non-empty run of ASCII letters,

@@ -285,6 +285,12 @@ func (p *Proxy) serveFile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if vf == nil {
+		for _, o := range vp.Omitted {
+			if o.Filename == base && o.Foreign {
+				p.refuse(w, r, http.StatusNotFound, "%s is not a verified file of %s: %s", filename, name, o.Reason)
+				return
+			}
+		}
 		p.refuse(w, r, http.StatusNotFound, "%s is not a verified file of %s", filename, name)
 		return
 	}

@@ -940,14 +940,21 @@ type NoMatchError struct {
 	// requirement but the repository did not sign them: a refusal, not a
 	// missing release.
 	Unsigned bool
+	// Foreign is set when the page lists files that would satisfy the
+	// requirement but belong to another project (CheckOwner): also a
+	// refusal.
+	Foreign bool
 	// Reasons say, per version, why its files were passed over.
 	Reasons []string
 }
 
 func (e *NoMatchError) Error() string {
 	msg := "no verified file matches " + e.Requirement
-	if e.Unsigned {
+	switch {
+	case e.Unsigned:
 		msg = e.Requirement + ": the repository lists matching files but has not signed them"
+	case e.Foreign:
+		msg = e.Requirement + ": the index lists matching files, but they are not this project's"
 	}
 	if len(e.Reasons) > 0 {
 		msg += " (" + strings.Join(e.Reasons, "; ") + ")"
@@ -1052,7 +1059,7 @@ func SelectRelease(vp *VerifiedPage, req Requirement, opts SelectOptions) (*Sele
 		return v, err == nil && d.Project == vp.Name && req.Specifier.Contains(v)
 	}
 	for _, f := range vp.Files {
-		d, err := ParseFilename(f.Filename)
+		d, err := ParseFilenameFor(f.Filename, vp.Name)
 		if err != nil {
 			continue
 		}
@@ -1109,9 +1116,13 @@ func SelectRelease(vp *VerifiedPage, req Requirement, opts SelectOptions) (*Sele
 	if chosen == nil {
 		e := &NoMatchError{Requirement: req.NameSpec()}
 		for _, o := range vp.Omitted {
-			if d, err := ParseFilename(o.Filename); err == nil {
+			if d, err := ParseFilenameFor(o.Filename, vp.Name); err == nil {
 				if _, ok := matches(d); ok {
-					e.Unsigned = true
+					if o.Foreign {
+						e.Foreign = true
+					} else {
+						e.Unsigned = true
+					}
 					note(d.Version, o.Filename+": "+o.Reason)
 				}
 			}
@@ -1135,7 +1146,7 @@ func SelectRelease(vp *VerifiedPage, req Requirement, opts SelectOptions) (*Sele
 		// Every file of the release, compatible or not.
 		files = files[:0]
 		for _, f := range vp.Files {
-			d, err := ParseFilename(f.Filename)
+			d, err := ParseFilenameFor(f.Filename, vp.Name)
 			if err != nil {
 				continue
 			}
@@ -1231,7 +1242,7 @@ func splitBuildTag(t string) (num, rest string) {
 // have satisfied it but were left out (not signed, or unverifiable).
 func ReleaseFiles(vp *VerifiedPage, req Requirement) (files []VerifiedFile, omitted []Omission) {
 	matches := func(filename string) bool {
-		d, err := ParseFilename(filename)
+		d, err := ParseFilenameFor(filename, vp.Name)
 		if err != nil || d.Project != vp.Name {
 			return false
 		}

@@ -334,7 +334,7 @@ func mustReq(t *testing.T, s string) Requirement {
 func TestSelectReleaseNoMatch(t *testing.T) {
 	env := Environment{PythonVersion: "3.8", Tags: mustTags(t, "3.8")}
 	vp := page("demo", map[string]string{"demo-2.0-py3-none-any.whl": ">=3.9"}, "demo-1.0-cp312-cp312-win_amd64.whl", "demo-2.0-py3-none-any.whl")
-	vp.Omitted = []Omission{{"demo-5.0-py3-none-any.whl", "not signed by the repository"}}
+	vp.Omitted = []Omission{{Filename: "demo-5.0-py3-none-any.whl", Reason: "not signed by the repository"}}
 	tests := []struct {
 		req      string
 		unsigned bool

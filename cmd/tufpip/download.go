@@ -336,7 +336,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 		if res.err != nil {
 			code := exitUsage
 			var nm *index.NoMatchError
-			if errors.As(res.err, &nm) && nm.Unsigned {
+			if errors.As(res.err, &nm) && (nm.Unsigned || nm.Foreign) {
 				code = exitFailed
 			}
 			failures = append(failures, dlFailure{requirementLabel(r), res.err, code})

@@ -95,6 +95,7 @@ var messageCalls = map[string]int{
 	"unknown":     -1,
 	"note":        1,
 	"errorf":      0,
+	"noOwner":     0, // index: why an sdist's PKG-INFO names no project
 }
 
 // catalogEntry is one message or hint found in the source.
@@ -281,10 +282,22 @@ func (sc *sourceScan) scanFile(fset *token.FileSet, f *ast.File) {
 				})
 			}
 		case *ast.CompositeLit:
-			// Omission{Filename, Reason}: a file left out of a page.
-			if id, ok := x.Type.(*ast.Ident); ok && id.Name == "Omission" && len(x.Elts) == 2 {
-				if s, ok := messageLit(x.Elts[1]); ok {
-					sc.add(fset, x, "message", s)
+			// Omission{Filename, Reason} or Omission{..., Reason: ...}:
+			// a file left out of a page.
+			if id, ok := x.Type.(*ast.Ident); ok && id.Name == "Omission" {
+				for i, el := range x.Elts {
+					if kv, ok := el.(*ast.KeyValueExpr); ok {
+						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Reason" {
+							el = kv.Value
+						} else {
+							continue
+						}
+					} else if i != 1 {
+						continue
+					}
+					if s, ok := messageLit(el); ok {
+						sc.add(fset, x, "message", s)
+					}
 				}
 			}
 		case *ast.AssignStmt:

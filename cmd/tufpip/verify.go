@@ -105,8 +105,9 @@ type verifyResult struct {
 	Line        int    `json:"line,omitempty"`
 	Status      string `json:"status"`
 	Error       string `json:"error,omitempty"`
-	// Check names what failed: "filename", "not-signed", "length", a hash
-	// algorithm, "hash" (a requirement's --hash), "read" or "lookup".
+	// Check names what failed: "filename", "not-signed", "project" (a
+	// file listed on the page belongs to another project), "length", a
+	// hash algorithm, "hash" (a requirement's --hash), "read" or "lookup".
 	Check           string            `json:"check,omitempty"`
 	Target          string            `json:"target,omitempty"`
 	Length          int64             `json:"length,omitempty"`
@@ -434,6 +435,10 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, 
 		}
 	}
 	for _, om := range vp.Omitted {
+		if om.Filename == res.Name && om.Foreign {
+			res.fail("project", "not a file of %s: %s", d.Project, om.Reason)
+			return res, nil
+		}
 		if om.Filename == res.Name {
 			return unknown("the index lists it, but " + om.Reason)
 		}
@@ -459,9 +464,13 @@ func (v *verifier) requirement(ctx context.Context, req index.Requirement) (veri
 	}
 	files, omitted := index.ReleaseFiles(vp, req)
 	if len(files) == 0 {
-		if len(omitted) > 0 {
+		switch {
+		case len(omitted) > 0 && omitted[0].Foreign:
+			// Another project's file (index.CheckOwner).
+			res.fail("project", "%s: %s", omitted[0].Filename, omitted[0].Reason)
+		case len(omitted) > 0:
 			res.fail("not-signed", "the index lists %s, but it is not signed by the repository (%s)", omitted[0].Filename, omitted[0].Reason)
-		} else {
+		default:
 			res.fail("not-signed", "the repository signed no file of this release")
 		}
 		return res, nil
