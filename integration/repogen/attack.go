@@ -451,6 +451,47 @@ func (r *Repo) TamperPage(project string) error {
 	return r.attackReplace(dir+"index.json", renderProjectJSON(name, files))
 }
 
+// ListOnPage adds a link to f, a signed file of another project, to
+// project's index page (every served form of it): what a mirror can do
+// where pages are not signed (the dists-only layout), to offer one
+// project's genuine file as another's. In the layouts that sign pages the
+// changed page no longer matches its signature. Heal restores the page.
+func (r *Repo) ListOnPage(project string, f FileInfo) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := NormalizeName(project)
+	p := r.st.Projects[name]
+	if p == nil {
+		return fmt.Errorf("repogen: no project %s", name)
+	}
+	owner := r.st.Projects[NormalizeName(f.Project)]
+	var listed *fileState
+	for _, fs := range owner.filesOrNil() {
+		if fs.Filename == f.Filename && fs.Path == f.Path {
+			listed = fs
+		}
+	}
+	if listed == nil {
+		return fmt.Errorf("repogen: %s is not a file of the repository", f.Filename)
+	}
+	files := append(slices.Clone(p.Files), listed)
+	page := renderProjectHTML(name, files)
+	dir := simpleDir + "/" + name + "/"
+	for _, fn := range []string{"index.html", r.hashedPageName(p)} {
+		if err := r.attackReplace(dir+fn, page); err != nil {
+			return err
+		}
+	}
+	return r.attackReplace(dir+"index.json", renderProjectJSON(name, files))
+}
+
+func (p *projectState) filesOrNil() []*fileState {
+	if p == nil {
+		return nil
+	}
+	return p.Files
+}
+
 // EndlessFile makes the server answer requests for servedPath (relative to
 // the repository root, e.g. "metadata/timestamp.json" or
 // "packages/<target path>") with an endless stream of bytes: the endless

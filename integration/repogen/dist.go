@@ -150,6 +150,9 @@ backend-path = ["."]
 func buildSdist(name string, r ReleaseSpec) (builtDist, error) {
 	dn := distName(name)
 	top := fmt.Sprintf("%s-%s", dn, r.Version)
+	if r.SdistStem != "" {
+		top = r.SdistStem
+	}
 	meta := coreMetadataText(name, r)
 	entries := []archiveEntry{
 		{top + "/PKG-INFO", meta},

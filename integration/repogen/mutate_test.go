@@ -565,3 +565,42 @@ func TestHostileTargetNames(t *testing.T) {
 		t.Error("../evil.whl was written outside the repository")
 	}
 }
+
+// A legacy sdist name, listed on another project's unsigned page, is
+// served there until Heal; the file itself stays signed for its owner.
+func TestListOnPage(t *testing.T) {
+	r := mustGenerate(t, Options{BitLength: 2, IndexLayout: IndexLayoutDistsOnly}, []ProjectSpec{
+		{Name: "pkg-0", Releases: []ReleaseSpec{Release("1.0")}},
+		{Name: "pkg-0-9", Releases: []ReleaseSpec{{Version: "9", Dists: Sdist, SdistStem: "pkg-0-9-9"}}},
+	})
+	base := serve(t, r.Dir())
+	var foreign FileInfo
+	for _, f := range r.Files() {
+		if f.Project == "pkg-0-9" {
+			foreign = f
+		}
+	}
+	if foreign.Filename != "pkg-0-9-9.tar.gz" {
+		t.Fatalf("legacy sdist named %q, want pkg-0-9-9.tar.gz", foreign.Filename)
+	}
+	if _, ok := r.Targets()[foreign.Path]; !ok {
+		t.Fatal("the legacy sdist is not a signed target")
+	}
+	if err := r.ListOnPage("pkg-0", foreign); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{base + "/simple/pkg-0/", base + "/simple/pkg-0/index.json"} {
+		if _, body := httpGet(t, u); !strings.Contains(string(body), foreign.Path) {
+			t.Errorf("%s does not list %s", u, foreign.Filename)
+		}
+	}
+	if err := r.ListOnPage("pkg-0", FileInfo{Project: "pkg-0-9", Filename: "x-1.tar.gz", Path: "x"}); err == nil {
+		t.Error("listing a file the repository does not have succeeded")
+	}
+	if err := r.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := httpGet(t, base+"/simple/pkg-0/"); strings.Contains(string(body), foreign.Filename) {
+		t.Error("Heal left the foreign file on the page")
+	}
+}

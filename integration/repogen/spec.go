@@ -34,6 +34,12 @@ type ReleaseSpec struct {
 	YankedReason string
 	// Dists says which files to build; zero means a wheel only.
 	Dists DistKinds
+	// SdistStem, if set, names the sdist "<SdistStem>.tar.gz" (and its
+	// top-level directory "<SdistStem>/") instead of PEP 625's
+	// "<name>-<version>": the legacy names uploaders chose before PEP 625,
+	// such as "pkg-0-9-9" for version 9 of pkg-0-9, which also reads as
+	// version 9-9 of pkg-0.
+	SdistStem string
 }
 
 func (r ReleaseSpec) dists() DistKinds {
@@ -72,6 +78,9 @@ func (p ProjectSpec) validate() error {
 	for _, r := range p.Releases {
 		if err := checkVersion(r.Version); err != nil {
 			return fmt.Errorf("project %s: %w", p.Name, err)
+		}
+		if r.SdistStem != "" && (checkProjectName(r.SdistStem) != nil || r.dists()&Sdist == 0) {
+			return fmt.Errorf("project %s %s: sdist stem %q: want a name-like stem and an sdist", p.Name, r.Version, r.SdistStem)
 		}
 		if r.dists()&^(Wheel|Sdist) != 0 {
 			return fmt.Errorf("project %s %s: unknown distribution kinds %#x", p.Name, r.Version, r.Dists)
