@@ -85,6 +85,37 @@ func (s Site) PageTarget(project string) (target string, signed bool) {
 	return "", false
 }
 
+// PageProject is the inverse of PageTarget: the project whose page the
+// layout signs under target, and whether target is such a page target.
+func (s Site) PageProject(target string) (project string, ok bool) {
+	var name string
+	switch s.Layout {
+	case LayoutPEP458:
+		dir, file, found := strings.Cut(target, "/")
+		if !found || file != dir+".html" {
+			return "", false
+		}
+		name = dir
+	case LayoutIndexOnly:
+		name = target
+	case LayoutSimplePath:
+		rest, found := strings.CutPrefix(target, "simple/")
+		if !found {
+			return "", false
+		}
+		name, found = strings.CutSuffix(rest, "/index.html")
+		if !found {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	if !IsNormalizedName(name) {
+		return "", false
+	}
+	return name, true
+}
+
 // PageURL returns where project's page is fetched from: for pep458,
 // IndexURL + "<name>/<blake2b>.<name>.html", where pageBlake2b is the
 // page's signed blake2b-256 (64 hex digits); for simple-path, IndexURL +

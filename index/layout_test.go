@@ -196,3 +196,31 @@ func FuzzFileTarget(f *testing.F) {
 		}
 	})
 }
+
+// PageProject inverts PageTarget, and takes nothing else for a page.
+func TestPageProject(t *testing.T) {
+	for _, l := range Layouts {
+		s := Site{Layout: l}
+		target, signed := s.PageTarget("Foo_Bar")
+		if got, ok := s.PageProject(target); ok != signed || signed && got != "foo-bar" {
+			t.Errorf("%s: PageProject(%q) = %q, %v; want foo-bar, %v", l, target, got, ok, signed)
+		}
+	}
+	for _, tt := range []struct {
+		layout Layout
+		target string
+	}{
+		{LayoutPEP458, "ab/cd/ef/foo-1.0-py3-none-any.whl"},
+		{LayoutPEP458, "foo/bar.html"},
+		{LayoutPEP458, "Foo/Foo.html"},
+		{LayoutPEP458, "../../.html"},
+		{LayoutSimplePath, "simple/foo/other.html"},
+		{LayoutSimplePath, "simple/a/b/index.html"},
+		{LayoutDistsOnly, "foo/foo.html"},
+		{LayoutIndexOnly, "foo/foo.html"},
+	} {
+		if got, ok := (Site{Layout: tt.layout}).PageProject(tt.target); ok {
+			t.Errorf("%s: PageProject(%q) = %q, want no page", tt.layout, tt.target, got)
+		}
+	}
+}

@@ -24,7 +24,10 @@ created and nothing enters the cache.
 TARGET-PATH is the path as the repository signs it, e.g. for PEP 458
   4b/77/47b4fd31.../pkg-1.0-py3-none-any.whl   (a distribution)
   pkg/pkg.html                                 (an index page)
-Distribution files are fetched from --files-url; --base-url overrides.`,
+Index pages are fetched where the layout serves them (for pep458 the
+hashed page <index>/pkg/<blake2b>.pkg.html, located by the signed
+blake2b-256); everything else from --files-url. --base-url overrides both:
+TARGET-PATH is then fetched from it as is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -48,17 +51,10 @@ Distribution files are fetched from --files-url; --base-url overrides.`,
 			if err != nil {
 				return err
 			}
-			base := baseURL
-			if base == "" && s.site.FilesURL != nil {
-				base = s.site.FilesURL.String()
+			u, err := getURL(s.site, baseURL, target, ti)
+			if err != nil {
+				return err
 			}
-			if base == "" {
-				return usagef("no base URL to fetch %s from: pass --base-url or register --files-url", target)
-			}
-			if !strings.HasSuffix(base, "/") {
-				base += "/"
-			}
-			u := base + escapePath(target)
 			ent, err := index.FetchVerified(cmd.Context(), s.http, s.store, ti, u)
 			if err != nil {
 				return err
@@ -77,6 +73,31 @@ Distribution files are fetched from --files-url; --base-url overrides.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (- for standard output)")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "URL the target path is relative to (default: the files URL)")
 	return cmd
+}
+
+// getURL is where get fetches target from: --base-url plus the path if
+// given; an index page where the layout serves it (pep458's hashed page
+// "<index>/<name>/<blake2b>.<name>.html", simple-path's
+// "<index>/<name>/index.html", index-only's "<index>/<name>/"); anything
+// else from the files URL.
+func getURL(site index.Site, baseURL, target string, ti updater.TargetInfo) (string, error) {
+	if project, ok := site.PageProject(target); ok && baseURL == "" && site.IndexURL != nil {
+		if u := site.PageURL(project, ti.Hashes[updater.HashBLAKE2b256]); u != "" {
+			return u, nil
+		}
+		return "", fmt.Errorf("index page of %s: signed target info has no blake2b-256 hash to locate the hashed page", project)
+	}
+	base := baseURL
+	if base == "" && site.FilesURL != nil {
+		base = site.FilesURL.String()
+	}
+	if base == "" {
+		return "", usagef("no base URL to fetch %s from: pass --base-url or register --files-url", target)
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return base + escapePath(target), nil
 }
 
 func escapePath(p string) string {
