@@ -196,7 +196,7 @@ func FileReadings(filename string) ([]Dist, error) {
 	}
 	if len(out) == 0 {
 		if err == nil {
-			err = fmt.Errorf("%w: %q: no split into <name>-<version>", ErrInvalidFilename, truncate(filename, 80))
+			err = fmt.Errorf("%w: %q: an sdist name is <name>-<version>", ErrInvalidFilename, truncate(filename, 80))
 		}
 		return nil, err
 	}

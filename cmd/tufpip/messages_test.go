@@ -73,6 +73,7 @@ const minFixedLen = 12
 var internalMessages = map[string]string{
 	"already reported":                     "errSilent: marks an error that was already printed",
 	"snapshot needs go-tuf's general path": "updater's errFallback: the fast snapshot check hands over to go-tuf",
+	"no artifact cache to read the file into": "index.Client without a Store; every command gives it one",
 }
 
 // reasonFuncs are functions whose string results are reasons users read
