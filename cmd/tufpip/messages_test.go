@@ -71,8 +71,8 @@ const minFixedLen = 12
 
 // internalMessages are never shown to users; each says why.
 var internalMessages = map[string]string{
-	"already reported":                     "errSilent: marks an error that was already printed",
-	"snapshot needs go-tuf's general path": "updater's errFallback: the fast snapshot check hands over to go-tuf",
+	"already reported":                        "errSilent: marks an error that was already printed",
+	"snapshot needs go-tuf's general path":    "updater's errFallback: the fast snapshot check hands over to go-tuf",
 	"no artifact cache to read the file into": "index.Client without a Store; every command gives it one",
 }
 
