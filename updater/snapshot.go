@@ -10,7 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -24,18 +27,35 @@ import (
 // the signature json.Marshal plus a generic decode and re-encode into
 // canonical JSON): about 0.1 s of CPU, nearly all of a cold lookup.
 //
-// updateSnapshot verifies the common case in one canonicalizing pass and
-// one plain decode, doing every check go-tuf's TrustedMetadata.UpdateSnapshot
-// does, in its order. It can only accept: whenever anything is unusual or
-// any check fails, it hands the bytes to go-tuf, whose verdict and error
-// are then the answer. So its acceptances are a subset of go-tuf's:
-//   - the signature is checked over the canonical form of the very bytes
-//     the versions are then read from (not over a re-encoding of a decoded
-//     struct), so what is used is exactly what was signed;
-//   - the canonicalizer handles only plain JSON: ASCII strings without
-//     escapes, integers, no duplicate keys; anything else falls back;
-//   - a snapshot with fields go-tuf would keep as "unrecognized" falls
-//     back too, so nothing signed is dropped silently.
+// fastSnapshot verifies the common case in one canonicalizing pass, one
+// strict parse and one re-encoding, and accepts only what go-tuf's
+// TrustedMetadata.UpdateSnapshot would accept, leaving the same trusted
+// state. Whenever anything is unusual or any check fails it declines, and
+// go-tuf's verdict and error are the answer.
+//
+// go-tuf does not verify the signature over the bytes it was given but over
+// cjson.EncodeCanonical of the struct it decoded them into, so what it
+// accepts is exactly: documents whose signed part, canonicalized, is
+// byte-identical to go-tuf's own encoding of its decoding of them. Anything
+// else (an explicit "length": 0, "hashes": {}, upper-case hex, "-0", an
+// expiry not in Go's RFC 3339 form, a missing field, which go-tuf fills
+// with a zero value it then signs) verifies under a canonical-JSON signer
+// and fails under go-tuf. So the fast path:
+//  1. canonicalizes the whole document (plain JSON only: ASCII strings
+//     without escapes, lower-case keys, integers, no duplicate keys), so
+//     encoding/json reads the document and its canonical form alike;
+//  2. requires exactly the keys "signatures" and "signed" at the top;
+//  3. parses the canonical signed part into a metadata.SnapshotType;
+//  4. re-encodes that struct as go-tuf does (goTUFSnapshotBytes, which
+//     mirrors SnapshotType/MetaFiles.MarshalJSON and cjson) and declines
+//     unless it is byte-identical to the canonical signed part. That is the
+//     proof: go-tuf's decode of the document is then its decode of its own
+//     encoding of our struct, which is our struct, and the payload it
+//     verifies is the one we verify;
+//  5. checks the signature threshold over those bytes as VerifyDelegate
+//     does, then rollback and the final-snapshot checks in go-tuf's order.
+// The parser in step 3 need not be exact: step 4 catches anything it
+// misreads. FuzzFastSnapshotSubset checks the whole claim against go-tuf.
 
 // errFallback means the fast path declines; go-tuf decides.
 var errFallback = errors.New("snapshot needs go-tuf's general path")
@@ -70,80 +90,26 @@ func fastSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 			return errFallback
 		}
 	}
-	var env struct {
-		Signatures []struct {
-			KeyID string `json:"keyid"`
-			Sig   string `json:"sig"`
-		} `json:"signatures"`
-		Signed json.RawMessage `json:"signed"`
-	}
-	if err := json.Unmarshal(data, &env); err != nil {
-		return errFallback
-	}
-	canonical, err := canonicalJSON(env.Signed)
+	sigsJSON, signedJSON, err := canonicalEnvelope(data)
 	if err != nil {
 		return errFallback
 	}
-	var signed struct {
-		Type        string    `json:"_type"`
-		SpecVersion string    `json:"spec_version"`
-		Version     int64     `json:"version"`
-		Expires     time.Time `json:"expires"`
-		Meta        map[string]struct {
-			Version int64             `json:"version"`
-			Length  int64             `json:"length"`
-			Hashes  map[string]string `json:"hashes"`
-		} `json:"meta"`
-	}
-	// Sized up front: growing a 16,384-entry map is a tenth of the work.
-	signed.Meta = make(map[string]struct {
-		Version int64             `json:"version"`
-		Length  int64             `json:"length"`
-		Hashes  map[string]string `json:"hashes"`
-	}, bytes.Count(canonical, []byte(`"version":`)))
-	dec := json.NewDecoder(bytes.NewReader(canonical))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&signed); err != nil || dec.More() {
+	sigs, err := parseSignatures(sigsJSON)
+	if err != nil {
 		return errFallback
 	}
-	if signed.Type != metadata.SNAPSHOT || signed.Meta == nil {
+	signed, names, err := parseSnapshotSigned(signedJSON)
+	if err != nil || signed.Type != metadata.SNAPSHOT {
 		return errFallback
 	}
-	sigs := make([]metadata.Signature, 0, len(env.Signatures))
-	for _, s := range env.Signatures {
-		b, err := hex.DecodeString(s.Sig)
-		if err != nil || slices.ContainsFunc(sigs, func(o metadata.Signature) bool { return o.KeyID == s.KeyID }) {
-			return errFallback // go-tuf refuses duplicate key IDs; let it say so
-		}
-		sigs = append(sigs, metadata.Signature{KeyID: s.KeyID, Signature: b})
-	}
-	if !thresholdMet(t.Root, metadata.SNAPSHOT, sigs, canonical) {
+	// The proof that go-tuf reads and verifies what we do (see above).
+	if enc, err := goTUFSnapshotBytes(make([]byte, 0, len(signedJSON)), &signed, names); err != nil || !bytes.Equal(enc, signedJSON) {
 		return errFallback
 	}
-	md := &metadata.Metadata[metadata.SnapshotType]{
-		Signed: metadata.SnapshotType{
-			Type:        signed.Type,
-			SpecVersion: signed.SpecVersion,
-			Version:     signed.Version,
-			Expires:     signed.Expires,
-			Meta:        make(map[string]*metadata.MetaFiles, len(signed.Meta)),
-		},
-		Signatures: sigs,
+	if !thresholdMet(t.Root, metadata.SNAPSHOT, sigs, signedJSON) {
+		return errFallback
 	}
-	for name, m := range signed.Meta {
-		mf := &metadata.MetaFiles{Version: m.Version, Length: m.Length}
-		if m.Hashes != nil {
-			mf.Hashes = make(metadata.Hashes, len(m.Hashes))
-			for alg, h := range m.Hashes {
-				b, err := hex.DecodeString(h)
-				if err != nil {
-					return errFallback
-				}
-				mf.Hashes[alg] = b
-			}
-		}
-		md.Signed.Meta[name] = mf
-	}
+	md := &metadata.Metadata[metadata.SnapshotType]{Signed: signed, Signatures: sigs}
 	// Rollback: no role may disappear or go back a version.
 	if t.Snapshot != nil {
 		for name, old := range t.Snapshot.Signed.Meta {
@@ -163,6 +129,297 @@ func fastSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 		return &metadata.ErrBadVersionNumber{Msg: fmt.Sprintf("expected %d, got %d", snapMeta.Version, md.Signed.Version)}
 	}
 	return nil
+}
+
+// canonicalEnvelope canonicalizes a whole metadata document and returns the
+// canonical values of its two members. A document with any other top-level
+// key (go-tuf would keep it as an unrecognized field), or one that is not
+// plain JSON, is refused.
+func canonicalEnvelope(data []byte) (sigs, signed []byte, err error) {
+	c := canonicalizer{src: data, out: make([]byte, 0, len(data))}
+	i := c.ws(0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, nil, errFallback
+	}
+	if i, err = c.object(i); err != nil {
+		return nil, nil, err
+	}
+	if c.ws(i) != len(data) || len(c.top) != 2 || string(c.top[0].key) != "signatures" || string(c.top[1].key) != "signed" {
+		return nil, nil, errFallback
+	}
+	value := func(m member) []byte { return c.out[m.start+len(m.key)+3 : m.end] } // after `"key":`
+	return value(c.top[0]), value(c.top[1]), nil
+}
+
+// parseSignatures reads a canonical signatures list as go-tuf does, and
+// refuses what go-tuf refuses (a null or non-hex "sig", duplicate key IDs)
+// or would keep more of (unrecognized fields).
+func parseSignatures(src []byte) ([]metadata.Signature, error) {
+	var raw []struct {
+		KeyID *string `json:"keyid"`
+		Sig   *string `json:"sig"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return nil, errFallback
+	}
+	sigs := make([]metadata.Signature, 0, len(raw))
+	for _, s := range raw {
+		if s.KeyID == nil || s.Sig == nil || len(*s.Sig)%2 != 0 {
+			return nil, errFallback
+		}
+		b := make([]byte, len(*s.Sig)/2) // as HexBytes.UnmarshalJSON: never nil
+		if _, err := hex.Decode(b, []byte(*s.Sig)); err != nil {
+			return nil, errFallback
+		}
+		if slices.ContainsFunc(sigs, func(o metadata.Signature) bool { return o.KeyID == *s.KeyID }) {
+			return nil, errFallback // go-tuf refuses duplicate key IDs; let it say so
+		}
+		sigs = append(sigs, metadata.Signature{KeyID: *s.KeyID, Signature: b})
+	}
+	return sigs, nil
+}
+
+// parseSnapshotSigned reads the canonical signed part of a snapshot: an
+// object of the known members in any order, each at most once, meta
+// entries objects of "hashes", "length" and "version". It returns the meta
+// names in the order read (sorted, in canonical input). Missing members
+// are left zero, as encoding/json leaves them; the re-encoding check then
+// decides. Meta names are substrings of one copy of src, which saves
+// 16,384 small allocations.
+func parseSnapshotSigned(src []byte) (metadata.SnapshotType, []string, error) {
+	p := snapParser{s: string(src)}
+	var s metadata.SnapshotType
+	n := bytes.Count(src, []byte(`"version":`))
+	files := make([]metadata.MetaFiles, n)
+	var names []string
+	err := p.object(func(key string) error {
+		var err error
+		switch key {
+		case "_type":
+			s.Type, err = p.str()
+		case "spec_version":
+			s.SpecVersion, err = p.str()
+		case "version":
+			s.Version, err = p.int()
+		case "expires":
+			start := p.i
+			if _, err = p.str(); err == nil {
+				err = s.Expires.UnmarshalJSON([]byte(p.s[start:p.i]))
+			}
+		case "meta":
+			s.Meta = make(map[string]*metadata.MetaFiles, n)
+			names = make([]string, 0, n)
+			err = p.object(func(name string) error {
+				var mf *metadata.MetaFiles
+				if len(files) > 0 {
+					mf, files = &files[0], files[1:]
+				} else {
+					mf = new(metadata.MetaFiles)
+				}
+				s.Meta[name] = mf
+				names = append(names, name)
+				return p.metaFile(mf)
+			})
+		default:
+			err = errFallback
+		}
+		return err
+	})
+	if err != nil || p.i != len(p.s) {
+		return metadata.SnapshotType{}, nil, errFallback
+	}
+	return s, names, nil
+}
+
+// snapParser reads canonical JSON (no whitespace, no escapes) from s[i:].
+type snapParser struct {
+	s string
+	i int
+}
+
+func (p *snapParser) byte(b byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == b {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *snapParser) str() (string, error) {
+	if !p.byte('"') {
+		return "", errFallback
+	}
+	j := strings.IndexByte(p.s[p.i:], '"')
+	if j < 0 {
+		return "", errFallback
+	}
+	v := p.s[p.i : p.i+j]
+	p.i += j + 1
+	return v, nil
+}
+
+func (p *snapParser) int() (int64, error) {
+	j := p.i
+	if j < len(p.s) && p.s[j] == '-' {
+		j++
+	}
+	for j < len(p.s) && p.s[j] >= '0' && p.s[j] <= '9' {
+		j++
+	}
+	v, err := strconv.ParseInt(p.s[p.i:j], 10, 64)
+	if err != nil {
+		return 0, errFallback
+	}
+	p.i = j
+	return v, nil
+}
+
+// object reads {"key":value,...}, calling member to read each value.
+func (p *snapParser) object(member func(key string) error) error {
+	if !p.byte('{') {
+		return errFallback
+	}
+	if p.byte('}') {
+		return nil
+	}
+	for {
+		key, err := p.str()
+		if err != nil || !p.byte(':') {
+			return errFallback
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		if p.byte('}') {
+			return nil
+		}
+		if !p.byte(',') {
+			return errFallback
+		}
+	}
+}
+
+func (p *snapParser) metaFile(mf *metadata.MetaFiles) error {
+	return p.object(func(key string) error {
+		var err error
+		switch key {
+		case "version":
+			mf.Version, err = p.int()
+		case "length":
+			mf.Length, err = p.int()
+		case "hashes":
+			mf.Hashes = metadata.Hashes{}
+			err = p.object(func(alg string) error {
+				h, err := p.str()
+				if err != nil || len(h)%2 != 0 {
+					return errFallback
+				}
+				b := make([]byte, len(h)/2) // as HexBytes.UnmarshalJSON
+				if _, err := hex.Decode(b, []byte(h)); err != nil {
+					return errFallback
+				}
+				mf.Hashes[alg] = b
+				return nil
+			})
+		default:
+			err = errFallback
+		}
+		return err
+	})
+}
+
+// goTUFSnapshotBytes appends what go-tuf verifies signatures over for s,
+// cjson.EncodeCanonical(s): SnapshotType.MarshalJSON and
+// MetaFiles.MarshalJSON (length and hashes left out when zero), through
+// encoding/json, decoded and re-encoded with keys sorted and only `\` and
+// `"` escaped. names must be the keys of s.Meta, sorted, which is how they
+// come out of canonical input; it is checked rather than sorted again.
+//
+// It covers only values that survive go-tuf's decoding unchanged: strings
+// of printable ASCII other than `\` and `"` (json.Marshal would rewrite
+// invalid UTF-8, and cjson writes control characters raw), expiry in UTC,
+// no unrecognized fields, no nil entries, hashes either absent (nil) or
+// non-empty. For anything else it returns an error and the caller falls
+// back.
+func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([]byte, error) {
+	if len(s.UnrecognizedFields) != 0 || s.Meta == nil || len(names) != len(s.Meta) {
+		return nil, errFallback
+	}
+	if s.Expires.Location() != time.UTC {
+		return nil, errFallback
+	}
+	expires, err := s.Expires.MarshalJSON()
+	if err != nil {
+		return nil, errFallback
+	}
+	var ok bool
+	dst = append(dst, `{"_type":`...)
+	if dst, ok = appendPlainString(dst, s.Type); !ok {
+		return nil, errFallback
+	}
+	dst = append(dst, `,"expires":`...)
+	dst = append(dst, expires...)
+	dst = append(dst, `,"meta":{`...)
+	for k, name := range names {
+		mf := s.Meta[name]
+		if mf == nil || k > 0 && names[k-1] >= name || len(mf.UnrecognizedFields) != 0 || mf.Hashes != nil && len(mf.Hashes) == 0 {
+			return nil, errFallback
+		}
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, ok = appendPlainString(dst, name); !ok {
+			return nil, errFallback
+		}
+		dst = append(dst, ":{"...)
+		if len(mf.Hashes) > 0 {
+			dst = append(dst, `"hashes":{`...)
+			for j, alg := range slices.Sorted(maps.Keys(mf.Hashes)) {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				if dst, ok = appendPlainString(dst, alg); !ok {
+					return nil, errFallback
+				}
+				dst = append(dst, ":\""...)
+				dst = hex.AppendEncode(dst, mf.Hashes[alg])
+				dst = append(dst, "\","...)
+			}
+			dst[len(dst)-1] = '}'
+			dst = append(dst, ',')
+		}
+		if mf.Length != 0 {
+			dst = append(dst, `"length":`...)
+			dst = strconv.AppendInt(dst, mf.Length, 10)
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"version":`...)
+		dst = strconv.AppendInt(dst, mf.Version, 10)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `},"spec_version":`...)
+	if dst, ok = appendPlainString(dst, s.SpecVersion); !ok {
+		return nil, errFallback
+	}
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendInt(dst, s.Version, 10)
+	return append(dst, '}'), nil
+}
+
+// appendPlainString appends "v" if v is printable ASCII without `\` or
+// `"`: the strings json.Marshal, a generic decode and cjson all leave as
+// they are.
+func appendPlainString(dst []byte, v string) ([]byte, bool) {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b > 0x7e || b == '\\' || b == '"' {
+			return dst, false
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, v...)
+	return append(dst, '"'), true
 }
 
 // thresholdMet reports whether sigs over payload carry a threshold of
@@ -197,20 +454,25 @@ func thresholdMet(root *metadata.Metadata[metadata.RootType], role string, sigs 
 		if err != nil {
 			return false
 		}
+		// The hash exactly as VerifyDelegate picks it: by scheme, for
+		// every key type but ed25519 (an RSA key whose scheme names P-384
+		// gets SHA-384 there too).
+		hash := crypto.Hash(0)
+		if key.Type != metadata.KeyTypeEd25519 {
+			hash = crypto.SHA256
+			if key.Scheme == metadata.KeySchemeECDSA_SHA2_P384 {
+				hash = crypto.SHA384
+			}
+		}
 		var v signature.Verifier
-		switch {
-		case key.Type == metadata.KeyTypeEd25519:
-			v, err = signature.LoadVerifier(pub, crypto.Hash(0))
-		case key.Type == metadata.KeyTypeRSASSA_PSS_SHA256:
+		if key.Type == metadata.KeyTypeRSASSA_PSS_SHA256 {
 			rk, ok := pub.(*rsa.PublicKey)
 			if !ok {
 				return false
 			}
-			v, err = signature.LoadRSAPSSVerifier(rk, crypto.SHA256, &rsa.PSSOptions{Hash: crypto.SHA256})
-		case key.Scheme == metadata.KeySchemeECDSA_SHA2_P384:
-			v, err = signature.LoadVerifier(pub, crypto.SHA384)
-		default:
-			v, err = signature.LoadVerifier(pub, crypto.SHA256)
+			v, err = signature.LoadRSAPSSVerifier(rk, hash, &rsa.PSSOptions{Hash: crypto.SHA256})
+		} else {
+			v, err = signature.LoadVerifier(pub, hash)
 		}
 		if err != nil {
 			return false
@@ -241,9 +503,16 @@ func canonicalJSON(src []byte) ([]byte, error) {
 }
 
 type canonicalizer struct {
-	src []byte
-	out []byte
+	src   []byte
+	out   []byte
+	depth int
+	// top is the outermost object's members, with offsets into out.
+	top []member
 }
+
+// maxDepth bounds nesting (encoding/json allows 10,000; TUF metadata
+// needs 6), so hostile input cannot recurse deeply.
+const maxDepth = 64
 
 func (c *canonicalizer) ws(i int) int {
 	for i < len(c.src) {
@@ -315,6 +584,10 @@ func (c *canonicalizer) str(i int) (int, error) {
 }
 
 func (c *canonicalizer) array(i int) (int, error) {
+	if c.depth++; c.depth > maxDepth {
+		return 0, errFallback
+	}
+	defer func() { c.depth-- }()
 	c.out = append(c.out, '[')
 	i = c.ws(i + 1)
 	if i < len(c.src) && c.src[i] == ']' {
@@ -351,6 +624,11 @@ type member struct {
 }
 
 func (c *canonicalizer) object(i int) (int, error) {
+	outermost := c.depth == 0
+	if c.depth++; c.depth > maxDepth {
+		return 0, errFallback
+	}
+	defer func() { c.depth-- }()
 	base := len(c.out)
 	c.out = append(c.out, '{')
 	i = c.ws(i + 1)
@@ -425,7 +703,17 @@ func (c *canonicalizer) object(i int) (int, error) {
 			tmp = append(tmp, c.out[m.start:m.end]...)
 		}
 		c.out = append(c.out[:base], tmp...)
+		// Where each member now is.
+		pos := base + 1
+		for k := range members {
+			n := members[k].end - members[k].start
+			members[k].start, members[k].end = pos, pos+n
+			pos += n + 1
+		}
 	}
 	c.out = append(c.out, '}')
+	if outermost {
+		c.top = members
+	}
 	return i, nil
 }
