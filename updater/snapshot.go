@@ -385,10 +385,9 @@ func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([
 				}
 				dst = append(dst, ":\""...)
 				dst = hex.AppendEncode(dst, mf.Hashes[alg])
-				dst = append(dst, "\","...)
+				dst = append(dst, '"')
 			}
-			dst[len(dst)-1] = '}'
-			dst = append(dst, ',')
+			dst = append(dst, "},"...)
 		}
 		if mf.Length != 0 {
 			dst = append(dst, `"length":`...)

@@ -2,16 +2,29 @@ package updater
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
 
@@ -282,4 +295,442 @@ func BenchmarkSnapshotVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// signingFixture is a root and timestamp whose snapshot role is one key we
+// hold, so tests can sign any snapshot bytes at all: signature checks
+// pass, and what is left to differ is decoding and encoding.
+type signingFixture struct {
+	name   string
+	root   []byte
+	ts     []byte
+	keyID  string
+	signer signature.Signer // signs as go-tuf verifies
+	// sha256PSS, for the RSA key whose scheme names P-384, signs PSS over
+	// SHA-256, as its key type alone would suggest.
+	sha256PSS signature.Signer
+	// real is the signed part of a snapshot as a repository writes it
+	// (indented, unsorted keys are fine).
+	real []byte
+}
+
+var (
+	fixturesOnce sync.Once
+	fixtures     []*signingFixture
+	fixturesErr  error
+)
+
+// signingFixtures: ed25519, ECDSA P-256 and RSA-PSS, plus an RSA key whose
+// root entry names the ecdsa-sha2-nistp384 scheme (go-tuf then verifies
+// PSS over SHA-384).
+func signingFixtures(t testing.TB) []*signingFixture {
+	t.Helper()
+	fixturesOnce.Do(func() {
+		for _, kt := range []string{"ed25519", "ecdsa", "rsa", "rsa-p384-scheme"} {
+			var f *signingFixture
+			if f, fixturesErr = newSigningFixture(kt); fixturesErr != nil {
+				return
+			}
+			fixtures = append(fixtures, f)
+		}
+	})
+	if fixturesErr != nil {
+		t.Fatal(fixturesErr)
+	}
+	return fixtures
+}
+
+func newSigningFixture(kt string) (f *signingFixture, err error) {
+	var (
+		priv   crypto.Signer
+		signer signature.Signer
+	)
+	switch kt {
+	case "ed25519":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+		if err == nil {
+			signer, err = signature.LoadSigner(priv, crypto.Hash(0))
+		}
+	case "ecdsa":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err == nil {
+			signer, err = signature.LoadSigner(priv, crypto.SHA256)
+		}
+	case "rsa", "rsa-p384-scheme":
+		var rk *rsa.PrivateKey
+		if rk, err = rsa.GenerateKey(rand.Reader, 2048); err == nil {
+			priv = rk
+			signer, err = signature.LoadRSAPSSSigner(rk, crypto.SHA256, &rsa.PSSOptions{Hash: crypto.SHA256})
+		}
+		if err == nil && kt == "rsa-p384-scheme" {
+			sha256PSS := signer
+			signer, err = signature.LoadRSAPSSSigner(rk, crypto.SHA384, &rsa.PSSOptions{Hash: crypto.SHA256})
+			defer func() {
+				if f != nil {
+					f.sha256PSS = sha256PSS
+				}
+			}()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Root and timestamp have a key of their own: only the snapshot role
+	// uses the key under test.
+	_, onlinePriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	online, err := signature.LoadSigner(onlinePriv, crypto.Hash(0))
+	if err != nil {
+		return nil, err
+	}
+	onlineKey, err := metadata.KeyFromPublicKey(onlinePriv.Public())
+	if err != nil {
+		return nil, err
+	}
+	key, err := metadata.KeyFromPublicKey(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	if kt == "rsa-p384-scheme" {
+		key.Scheme = metadata.KeySchemeECDSA_SHA2_P384
+	}
+	keyID, err := key.ID()
+	if err != nil {
+		return nil, err
+	}
+	expires := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
+	root := metadata.Root(expires)
+	for _, role := range []string{metadata.ROOT, metadata.TIMESTAMP, metadata.TARGETS} {
+		if err := root.Signed.AddKey(onlineKey, role); err != nil {
+			return nil, err
+		}
+	}
+	if err := root.Signed.AddKey(key, metadata.SNAPSHOT); err != nil {
+		return nil, err
+	}
+	if _, err := root.Sign(online); err != nil {
+		return nil, err
+	}
+	rootBytes, err := root.ToBytes(true)
+	if err != nil {
+		return nil, err
+	}
+	ts := metadata.Timestamp(expires)
+	ts.Signed.Meta["snapshot.json"] = metadata.MetaFile(1)
+	if _, err := ts.Sign(online); err != nil {
+		return nil, err
+	}
+	tsBytes, err := ts.ToBytes(true)
+	if err != nil {
+		return nil, err
+	}
+	real := fmt.Sprintf(`{
+  "_type": "snapshot",
+  "spec_version": "1.0.31",
+  "version": 1,
+  "expires": %q,
+  "meta": {
+    "targets.json": {"version": 3},
+    "bins-0.json": {"version": 1},
+    "bins-1.json": {"version": 2, "length": 1234, "hashes": {"sha256": "%x", "blake2b-256": "%x"}},
+    "bins-2.json": {"version": 1},
+    "bins-3.json": {"version": 7}
+  }
+}`, expires.Format(time.RFC3339), sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b")))
+	f = &signingFixture{name: kt, root: rootBytes, ts: tsBytes, keyID: keyID, signer: signer, real: []byte(real)}
+	return f, nil
+}
+
+// fresh is a trusted set with root and timestamp loaded.
+func (f *signingFixture) fresh(t testing.TB) *metadataSet {
+	t.Helper()
+	tm, err := trustedmetadata.New(f.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.UpdateTimestamp(f.ts); err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func (f *signingFixture) sign(t testing.TB, payload []byte) string {
+	t.Helper()
+	sig, err := f.signer.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(sig)
+}
+
+// canonicalSigner is what a securesystemslib-style signer signs: the
+// canonical JSON of the signed part's value. ok is false when the value
+// has no canonical form.
+func canonicalSigner(signed []byte) (payload []byte, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(signed))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return nil, false
+	}
+	out, err := cjson.EncodeCanonical(v)
+	return out, err == nil
+}
+
+// goTUFSigner is what go-tuf itself signs: cjson of its decoding.
+func goTUFSigner(signed []byte) (payload []byte, ok bool) {
+	var s metadata.SnapshotType
+	if json.Unmarshal(signed, &s) != nil {
+		return nil, false
+	}
+	out, err := cjson.EncodeCanonical(s)
+	return out, err == nil
+}
+
+// envelope is the usual document around a signed part.
+const envelope = `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}`
+
+// document puts signed into env (at @SIGNED@) with a signature by f over
+// payload (at @SIG@) and f's key ID (at @KEYID@).
+func (f *signingFixture) document(t testing.TB, env string, signed, payload []byte) []byte {
+	t.Helper()
+	r := strings.NewReplacer("@SIGNED@", string(signed), "@SIG@", f.sign(t, payload), "@KEYID@", f.keyID)
+	return []byte(r.Replace(env))
+}
+
+// normalized is m with empty unrecognized-field maps as nil: go-tuf leaves
+// empty maps where the fast path leaves nil, and treats both alike
+// (MarshalJSON copies only non-empty ones).
+func normalized(m *metadata.Metadata[metadata.SnapshotType]) *metadata.Metadata[metadata.SnapshotType] {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	if len(c.UnrecognizedFields) == 0 {
+		c.UnrecognizedFields = nil
+	}
+	if len(c.Signed.UnrecognizedFields) == 0 {
+		c.Signed.UnrecognizedFields = nil
+	}
+	c.Signatures = slices.Clone(m.Signatures)
+	for i := range c.Signatures {
+		if len(c.Signatures[i].UnrecognizedFields) == 0 {
+			c.Signatures[i].UnrecognizedFields = nil
+		}
+	}
+	if m.Signed.Meta != nil {
+		c.Signed.Meta = make(map[string]*metadata.MetaFiles, len(m.Signed.Meta))
+		for name, mf := range m.Signed.Meta {
+			if mf != nil {
+				cp := *mf
+				if len(cp.UnrecognizedFields) == 0 {
+					cp.UnrecognizedFields = nil
+				}
+				mf = &cp
+			}
+			c.Signed.Meta[name] = mf
+		}
+	}
+	return &c
+}
+
+// checkSubset runs the fast path and go-tuf on data from the same start and
+// fails unless the fast path either declines, leaving t as it was, or
+// returns go-tuf's verdict (nil, or the same error type) with the same
+// trusted snapshot. It reports whether the fast path decided.
+func checkSubset(t *testing.T, fast, slow *metadataSet, data []byte, isTrusted bool) (decided bool) {
+	t.Helper()
+	before := fast.Snapshot
+	fastErr := fastSnapshot(fast, data, isTrusted)
+	var goErr error
+	panicked := func() (p any) {
+		defer func() { p = recover() }()
+		_, goErr = slow.UpdateSnapshot(data, isTrusted)
+		return nil
+	}()
+	if errors.Is(fastErr, errFallback) {
+		if fast.Snapshot != before {
+			t.Fatalf("fast path declined (%v) but changed the trusted snapshot", fastErr)
+		}
+		return false
+	}
+	if panicked != nil {
+		t.Fatalf("fast path decided (%v) where go-tuf panics: %v", fastErr, panicked)
+	}
+	if (fastErr == nil) != (goErr == nil) || fastErr != nil && reflect.TypeOf(fastErr) != reflect.TypeOf(goErr) {
+		t.Fatalf("fast path: %v; go-tuf: %v\n%s", fastErr, goErr, data)
+	}
+	if f, g := normalized(fast.Snapshot), normalized(slow.Snapshot); !reflect.DeepEqual(f, g) {
+		t.Fatalf("trusted snapshots differ:\nfast   %+v\ngo-tuf %+v", f.Signed, g.Signed)
+	}
+	return true
+}
+
+// edit returns the fixture's real signed part with old replaced by new
+// (once; the test fails if old is not there).
+func edit(t testing.TB, f *signingFixture, old, new string) []byte {
+	t.Helper()
+	if !strings.Contains(string(f.real), old) {
+		t.Fatalf("%q not in fixture", old)
+	}
+	return []byte(strings.Replace(string(f.real), old, new, 1))
+}
+
+// TestFastSnapshotRefusesWhatGoTUFRefuses: each snapshot here is signed,
+// by the snapshot key, over its canonical form (what a securesystemslib
+// signer does), and go-tuf refuses it, mostly because it verifies over its
+// re-encoding of the decoded struct instead. The fast path must not accept
+// it, nor install it as the trusted snapshot.
+func TestFastSnapshotRefusesWhatGoTUFRefuses(t *testing.T) {
+	for _, f := range signingFixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			exp := regexp.MustCompile(`"expires": "([^"]*)Z"`).FindSubmatch(f.real)[1]
+			cases := []struct {
+				name   string
+				signed []byte
+				env    string // default envelope
+			}{
+				{name: "explicit length 0", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "length": 0}`)},
+				{name: "empty hashes", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "hashes": {}}`)},
+				{name: "upper-case hex", signed: []byte(regexp.MustCompile(`"sha256": "[0-9a-f]+"`).ReplaceAllStringFunc(string(f.real), func(m string) string { return `"sha256": ` + strings.ToUpper(m[len(`"sha256": `):]) }))},
+				{name: "missing spec_version", signed: edit(t, f, `"spec_version": "1.0.31",`, ``)},
+				{name: "expires +00:00", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`+00:00"`)},
+				{name: "expires fractional .000", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.000Z"`)},
+				{name: "expires fractional .50", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.50Z"`)},
+				{name: "version -0 in meta", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": {"version": -0}`)},
+				{name: "length -0", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "length": -0}`)},
+				{name: "missing meta entry version", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": {}`)},
+				{name: "missing version", signed: edit(t, f, `"version": 1,`, ``)},
+				{name: "missing meta", signed: []byte(regexp.MustCompile(`(?s),\s*"meta": \{.*\}\s*\}`).ReplaceAllString(string(f.real), "}"))},
+				{name: "missing expires", signed: []byte(regexp.MustCompile(`"expires": "[^"]*",`).ReplaceAllString(string(f.real), ""))},
+				{name: "null hash", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "hashes": {"sha256": null}}`)},
+				{name: "type timestamp", signed: edit(t, f, `"_type": "snapshot"`, `"_type": "timestamp"`)},
+				{name: "missing type", signed: edit(t, f, `"_type": "snapshot",`, ``)},
+				{name: "number 1e0", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 7e0}`)},
+				{name: "number 7.0", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 7.0}`)},
+				{name: "leading zero", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 07}`)},
+				{name: "big integer", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 9223372036854775808}`)},
+				{name: "unknown meta entry field", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "x": 1.5}`)},
+				{name: "upper-case signed key", signed: edit(t, f, `"version": 1,`, `"Version": 1,`)},
+				{name: "envelope Signed", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "Signed": @SIGNED@}`},
+				{name: "null extra signature", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}, {"keyid": "other", "sig": null}], "signed": @SIGNED@}`},
+				{name: "duplicate signature", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}, {"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}`},
+				{name: "envelope not an object", env: `[{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}]`},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					if c.signed == nil {
+						c.signed = f.real
+					}
+					if c.env == "" {
+						c.env = envelope
+					}
+					payload, ok := canonicalSigner(c.signed)
+					if !ok {
+						payload = c.signed // no canonical form: sign the bytes
+					}
+					data := f.document(t, c.env, c.signed, payload)
+					var goErr error
+					func() {
+						defer func() {
+							if p := recover(); p != nil {
+								goErr = fmt.Errorf("panic: %v", p)
+							}
+						}()
+						_, goErr = f.fresh(t).UpdateSnapshot(data, true)
+					}()
+					if goErr == nil {
+						t.Fatalf("go-tuf accepts it; the case is wrong:\n%s", data)
+					}
+					ts := f.fresh(t)
+					if err := fastSnapshot(ts, data, true); !errors.Is(err, errFallback) {
+						t.Fatalf("fast path: %v, want errFallback (go-tuf: %v)", err, goErr)
+					}
+					if ts.Snapshot != nil {
+						t.Fatal("fast path installed a snapshot go-tuf refuses")
+					}
+					if err := updateSnapshot(f.fresh(t), data, true); err == nil {
+						t.Fatal("updateSnapshot accepted it")
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestFastSnapshotAgrees: variants go-tuf accepts, or refuses only after
+// installing the snapshot; the fast path must give the same verdict and
+// trusted snapshot, or decline. The real snapshot and its plain variants
+// must not be declined, or the fast path is pointless.
+func TestFastSnapshotAgrees(t *testing.T) {
+	for _, f := range signingFixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			exp := regexp.MustCompile(`"expires": "([^"]*)Z"`).FindSubmatch(f.real)[1]
+			cases := []struct {
+				name   string
+				signed []byte
+				fast   bool // the fast path must decide
+			}{
+				{name: "real", signed: f.real, fast: true},
+				{name: "canonical", signed: cjsonOf(t, f.real), fast: true},
+				{name: "minimal fraction", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.5Z"`), fast: true},
+				{name: "names without .json", signed: edit(t, f, `"bins-0.json"`, `"bins-0"`), fast: true},
+				{name: "empty meta", signed: []byte(regexp.MustCompile(`(?s)"meta": \{.*\}\s*\}`).ReplaceAllString(string(f.real), `"meta": {}}`)), fast: true},
+				{name: "negative length", signed: edit(t, f, `"length": 1234`, `"length": -1234`), fast: true},
+				{name: "version 0", signed: edit(t, f, `"version": 1,`, `"version": 0,`), fast: true},
+				{name: "negative version", signed: edit(t, f, `"version": 1,`, `"version": -3,`), fast: true},
+				{name: "expired", signed: []byte(regexp.MustCompile(`"expires": "[^"]*"`).ReplaceAllString(string(f.real), `"expires": "2001-02-03T04:05:06Z"`)), fast: true},
+				{name: "non-ASCII name", signed: edit(t, f, `"bins-0.json"`, `"bins-é.json"`)},
+				{name: "escaped name", signed: edit(t, f, `"bins-0.json"`, `"\u0062ins-0.json"`)},
+				{name: "unknown field", signed: edit(t, f, `"version": 1,`, `"version": 1, "x-note": "hi",`)},
+				{name: "null meta entry", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": null`)},
+				{name: "duplicate key", signed: edit(t, f, `"version": 1,`, `"version": 2, "version": 1,`)},
+				{name: "escaped control character", signed: edit(t, f, `"bins-0.json"`, `"bins-0\u0001.json"`)},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					payload, ok := canonicalSigner(c.signed)
+					if !ok {
+						t.Fatal("no canonical form")
+					}
+					data := f.document(t, envelope, c.signed, payload)
+					decided := checkSubset(t, f.fresh(t), f.fresh(t), data, false)
+					if c.fast && !decided {
+						t.Fatalf("fast path declined:\n%s", data)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestFastSnapshotSignatureHashAsGoTUF: for an RSA key whose root entry
+// names the ecdsa-sha2-nistp384 scheme, go-tuf verifies PSS over SHA-384
+// (it picks the hash by scheme for every key type but ed25519). A PSS
+// signature over SHA-256 is refused there, so the fast path must refuse it
+// too, and accept the SHA-384 one go-tuf accepts.
+func TestFastSnapshotSignatureHashAsGoTUF(t *testing.T) {
+	f := signingFixtures(t)[3]
+	if f.sha256PSS == nil {
+		t.Fatal("fixture has no SHA-256 PSS signer")
+	}
+	payload, _ := canonicalSigner(f.real)
+	sig, err := f.sha256PSS.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.NewReplacer("@SIGNED@", string(f.real), "@SIG@", hex.EncodeToString(sig), "@KEYID@", f.keyID).Replace(envelope)
+	if _, err := f.fresh(t).UpdateSnapshot([]byte(doc), true); err == nil {
+		t.Fatal("go-tuf accepts a SHA-256 signature; the case is wrong")
+	}
+	ts := f.fresh(t)
+	if err := fastSnapshot(ts, []byte(doc), true); !errors.Is(err, errFallback) || ts.Snapshot != nil {
+		t.Fatalf("fast path: %v, want errFallback and no snapshot", err)
+	}
+	good := f.document(t, envelope, f.real, payload)
+	if !checkSubset(t, f.fresh(t), f.fresh(t), good, true) {
+		t.Fatal("fast path declined the SHA-384 signature go-tuf accepts")
+	}
 }
