@@ -578,6 +578,69 @@ func edit(t testing.TB, f *signingFixture, old, new string) []byte {
 	return []byte(strings.Replace(string(f.real), old, new, 1))
 }
 
+// snapshotVariant is a signed part (nil: the fixture's real one) in an
+// envelope ("": the usual one).
+type snapshotVariant struct {
+	name   string
+	signed []byte
+	env    string
+	fast   bool // agreed only: the fast path must decide it
+}
+
+// snapshotVariants: refused are snapshots go-tuf refuses although signed
+// over their canonical form; agreed are ones go-tuf accepts, or refuses
+// only after installing them (expired, wrong version).
+func snapshotVariants(t testing.TB, f *signingFixture) (refused, agreed []snapshotVariant) {
+	t.Helper()
+	exp := regexp.MustCompile(`"expires": "([^"]*)Z"`).FindSubmatch(f.real)[1]
+	refused = []snapshotVariant{
+		{name: "explicit length 0", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "length": 0}`)},
+		{name: "empty hashes", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "hashes": {}}`)},
+		{name: "upper-case hex", signed: []byte(regexp.MustCompile(`"sha256": "[0-9a-f]+"`).ReplaceAllStringFunc(string(f.real), func(m string) string { return `"sha256": ` + strings.ToUpper(m[len(`"sha256": `):]) }))},
+		{name: "missing spec_version", signed: edit(t, f, `"spec_version": "1.0.31",`, ``)},
+		{name: "expires +00:00", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`+00:00"`)},
+		{name: "expires fractional .000", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.000Z"`)},
+		{name: "expires fractional .50", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.50Z"`)},
+		{name: "version -0 in meta", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": {"version": -0}`)},
+		{name: "length -0", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "length": -0}`)},
+		{name: "missing meta entry version", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": {}`)},
+		{name: "missing version", signed: edit(t, f, `"version": 1,`, ``)},
+		{name: "missing meta", signed: []byte(regexp.MustCompile(`(?s),\s*"meta": \{.*\}\s*\}`).ReplaceAllString(string(f.real), "}"))},
+		{name: "missing expires", signed: []byte(regexp.MustCompile(`"expires": "[^"]*",`).ReplaceAllString(string(f.real), ""))},
+		{name: "null hash", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "hashes": {"sha256": null}}`)},
+		{name: "type timestamp", signed: edit(t, f, `"_type": "snapshot"`, `"_type": "timestamp"`)},
+		{name: "missing type", signed: edit(t, f, `"_type": "snapshot",`, ``)},
+		{name: "number 1e0", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 7e0}`)},
+		{name: "number 7.0", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 7.0}`)},
+		{name: "leading zero", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 07}`)},
+		{name: "big integer", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 9223372036854775808}`)},
+		{name: "unknown meta entry field", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "x": 1.5}`)},
+		{name: "upper-case signed key", signed: edit(t, f, `"version": 1,`, `"Version": 1,`)},
+		{name: "envelope Signed", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "Signed": @SIGNED@}`},
+		{name: "null extra signature", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}, {"keyid": "other", "sig": null}], "signed": @SIGNED@}`},
+		{name: "duplicate signature", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}, {"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}`},
+		{name: "envelope not an object", env: `[{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}]`},
+	}
+	agreed = []snapshotVariant{
+		{name: "real", signed: f.real, fast: true},
+		{name: "canonical", signed: cjsonOf(t, f.real), fast: true},
+		{name: "minimal fraction", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.5Z"`), fast: true},
+		{name: "names without .json", signed: edit(t, f, `"bins-0.json"`, `"bins-0"`), fast: true},
+		{name: "empty meta", signed: []byte(regexp.MustCompile(`(?s)"meta": \{.*\}\s*\}`).ReplaceAllString(string(f.real), `"meta": {}}`)), fast: true},
+		{name: "negative length", signed: edit(t, f, `"length": 1234`, `"length": -1234`), fast: true},
+		{name: "version 0", signed: edit(t, f, `"version": 1,`, `"version": 0,`), fast: true},
+		{name: "negative version", signed: edit(t, f, `"version": 1,`, `"version": -3,`), fast: true},
+		{name: "expired", signed: []byte(regexp.MustCompile(`"expires": "[^"]*"`).ReplaceAllString(string(f.real), `"expires": "2001-02-03T04:05:06Z"`)), fast: true},
+		{name: "non-ASCII name", signed: edit(t, f, `"bins-0.json"`, `"bins-é.json"`)},
+		{name: "escaped name", signed: edit(t, f, `"bins-0.json"`, `"\u0062ins-0.json"`)},
+		{name: "unknown field", signed: edit(t, f, `"version": 1,`, `"version": 1, "x-note": "hi",`)},
+		{name: "null meta entry", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": null`)},
+		{name: "duplicate key", signed: edit(t, f, `"version": 1,`, `"version": 2, "version": 1,`)},
+		{name: "escaped control character", signed: edit(t, f, `"bins-0.json"`, `"bins-0\u0001.json"`)},
+	}
+	return refused, agreed
+}
+
 // TestFastSnapshotRefusesWhatGoTUFRefuses: each snapshot here is signed,
 // by the snapshot key, over its canonical form (what a securesystemslib
 // signer does), and go-tuf refuses it, mostly because it verifies over its
@@ -586,39 +649,7 @@ func edit(t testing.TB, f *signingFixture, old, new string) []byte {
 func TestFastSnapshotRefusesWhatGoTUFRefuses(t *testing.T) {
 	for _, f := range signingFixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
-			exp := regexp.MustCompile(`"expires": "([^"]*)Z"`).FindSubmatch(f.real)[1]
-			cases := []struct {
-				name   string
-				signed []byte
-				env    string // default envelope
-			}{
-				{name: "explicit length 0", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "length": 0}`)},
-				{name: "empty hashes", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "hashes": {}}`)},
-				{name: "upper-case hex", signed: []byte(regexp.MustCompile(`"sha256": "[0-9a-f]+"`).ReplaceAllStringFunc(string(f.real), func(m string) string { return `"sha256": ` + strings.ToUpper(m[len(`"sha256": `):]) }))},
-				{name: "missing spec_version", signed: edit(t, f, `"spec_version": "1.0.31",`, ``)},
-				{name: "expires +00:00", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`+00:00"`)},
-				{name: "expires fractional .000", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.000Z"`)},
-				{name: "expires fractional .50", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.50Z"`)},
-				{name: "version -0 in meta", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": {"version": -0}`)},
-				{name: "length -0", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "length": -0}`)},
-				{name: "missing meta entry version", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": {}`)},
-				{name: "missing version", signed: edit(t, f, `"version": 1,`, ``)},
-				{name: "missing meta", signed: []byte(regexp.MustCompile(`(?s),\s*"meta": \{.*\}\s*\}`).ReplaceAllString(string(f.real), "}"))},
-				{name: "missing expires", signed: []byte(regexp.MustCompile(`"expires": "[^"]*",`).ReplaceAllString(string(f.real), ""))},
-				{name: "null hash", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "hashes": {"sha256": null}}`)},
-				{name: "type timestamp", signed: edit(t, f, `"_type": "snapshot"`, `"_type": "timestamp"`)},
-				{name: "missing type", signed: edit(t, f, `"_type": "snapshot",`, ``)},
-				{name: "number 1e0", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 7e0}`)},
-				{name: "number 7.0", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 7.0}`)},
-				{name: "leading zero", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 07}`)},
-				{name: "big integer", signed: edit(t, f, `"bins-3.json": {"version": 7}`, `"bins-3.json": {"version": 9223372036854775808}`)},
-				{name: "unknown meta entry field", signed: edit(t, f, `"bins-0.json": {"version": 1}`, `"bins-0.json": {"version": 1, "x": 1.5}`)},
-				{name: "upper-case signed key", signed: edit(t, f, `"version": 1,`, `"Version": 1,`)},
-				{name: "envelope Signed", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "Signed": @SIGNED@}`},
-				{name: "null extra signature", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}, {"keyid": "other", "sig": null}], "signed": @SIGNED@}`},
-				{name: "duplicate signature", env: `{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}, {"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}`},
-				{name: "envelope not an object", env: `[{"signatures": [{"keyid": "@KEYID@", "sig": "@SIG@"}], "signed": @SIGNED@}]`},
-			}
+			cases, _ := snapshotVariants(t, f)
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					if c.signed == nil {
@@ -667,28 +698,7 @@ func TestFastSnapshotRefusesWhatGoTUFRefuses(t *testing.T) {
 func TestFastSnapshotAgrees(t *testing.T) {
 	for _, f := range signingFixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
-			exp := regexp.MustCompile(`"expires": "([^"]*)Z"`).FindSubmatch(f.real)[1]
-			cases := []struct {
-				name   string
-				signed []byte
-				fast   bool // the fast path must decide
-			}{
-				{name: "real", signed: f.real, fast: true},
-				{name: "canonical", signed: cjsonOf(t, f.real), fast: true},
-				{name: "minimal fraction", signed: edit(t, f, string(exp)+`Z"`, string(exp)+`.5Z"`), fast: true},
-				{name: "names without .json", signed: edit(t, f, `"bins-0.json"`, `"bins-0"`), fast: true},
-				{name: "empty meta", signed: []byte(regexp.MustCompile(`(?s)"meta": \{.*\}\s*\}`).ReplaceAllString(string(f.real), `"meta": {}}`)), fast: true},
-				{name: "negative length", signed: edit(t, f, `"length": 1234`, `"length": -1234`), fast: true},
-				{name: "version 0", signed: edit(t, f, `"version": 1,`, `"version": 0,`), fast: true},
-				{name: "negative version", signed: edit(t, f, `"version": 1,`, `"version": -3,`), fast: true},
-				{name: "expired", signed: []byte(regexp.MustCompile(`"expires": "[^"]*"`).ReplaceAllString(string(f.real), `"expires": "2001-02-03T04:05:06Z"`)), fast: true},
-				{name: "non-ASCII name", signed: edit(t, f, `"bins-0.json"`, `"bins-é.json"`)},
-				{name: "escaped name", signed: edit(t, f, `"bins-0.json"`, `"\u0062ins-0.json"`)},
-				{name: "unknown field", signed: edit(t, f, `"version": 1,`, `"version": 1, "x-note": "hi",`)},
-				{name: "null meta entry", signed: edit(t, f, `"bins-2.json": {"version": 1}`, `"bins-2.json": null`)},
-				{name: "duplicate key", signed: edit(t, f, `"version": 1,`, `"version": 2, "version": 1,`)},
-				{name: "escaped control character", signed: edit(t, f, `"bins-0.json"`, `"bins-0\u0001.json"`)},
-			}
+			_, cases := snapshotVariants(t, f)
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					payload, ok := canonicalSigner(c.signed)
