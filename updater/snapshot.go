@@ -114,7 +114,9 @@ func fastSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 	if t.Snapshot != nil {
 		for name, old := range t.Snapshot.Signed.Meta {
 			nm, ok := md.Signed.Meta[name]
-			if !ok || nm.Version < old.Version {
+			// A null entry go-tuf once accepted: its own check would
+			// dereference it, so leave the verdict to it.
+			if !ok || old == nil || nm.Version < old.Version {
 				return errFallback
 			}
 		}

@@ -72,6 +72,11 @@ func TestCanonicalJSON(t *testing.T) {
 		`{"a":1,"a":2}`, `{"b":1,"a":2,"b":3}`, // duplicate keys, sorted or not
 		`{"Version":1}`, // encoding/json would fold it onto "version"
 		`tru`, `nul`,
+		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), // nesting bound
+	}
+	deep := strings.Repeat(`{"a":`, maxDepth) + "1" + strings.Repeat("}", maxDepth)
+	if _, err := canonicalJSON([]byte(deep)); err != nil {
+		t.Errorf("canonicalJSON refused nesting at the bound: %v", err)
 	}
 	for _, src := range refused {
 		if got, err := canonicalJSON([]byte(src)); err == nil {
