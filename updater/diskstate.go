@@ -2,6 +2,7 @@ package updater
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,9 +30,11 @@ import (
 const versionsHeader = "snapshot "
 
 // encodeSnapshotVersions renders the versions file: a header naming the
-// snapshot version and the number of roles, then one "<role> <version>"
-// line per role, sorted, with role names path-escaped so that no name can
-// contain a space or a line break.
+// snapshot version and the number of roles, then one line per role,
+// sorted: "<role> <version>", then " length=<n>" and " <alg>=<hex>" (algs
+// sorted) when the snapshot gives a length or hashes for the role. Role
+// names are path-escaped so that no name can contain a space, "=" or a
+// line break.
 func encodeSnapshotVersions(snapshot int64, meta map[string]*metadata.MetaFiles) []byte {
 	names := make([]string, 0, len(meta))
 	for name := range meta {
@@ -41,21 +44,46 @@ func encodeSnapshotVersions(snapshot int64, meta map[string]*metadata.MetaFiles)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s%d %d\n", versionsHeader, snapshot, len(names))
 	for _, name := range names {
-		fmt.Fprintf(&b, "%s %d\n", url.PathEscape(strings.TrimSuffix(name, ".json")), meta[name].Version)
+		b.WriteString(encodeVersionsEntry(strings.TrimSuffix(name, ".json"), meta[name]))
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+func encodeVersionsEntry(role string, m *metadata.MetaFiles) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d", escapeRoleEntry(role), m.Version)
+	if m.Length > 0 {
+		fmt.Fprintf(&b, " length=%d", m.Length)
+	}
+	algs := make([]string, 0, len(m.Hashes))
+	for alg := range m.Hashes {
+		algs = append(algs, alg)
+	}
+	slices.Sort(algs)
+	for _, alg := range algs {
+		fmt.Fprintf(&b, " %s=%s", url.QueryEscape(alg), hex.EncodeToString(m.Hashes[alg]))
+	}
+	return b.String()
+}
+
+// escapeRoleEntry is url.PathEscape, with "=" escaped too.
+func escapeRoleEntry(role string) string {
+	return strings.ReplaceAll(url.PathEscape(role), "=", "%3D")
 }
 
 // errCorruptVersions is wrapped by every parseSnapshotVersions failure.
 var errCorruptVersions = errors.New("cached snapshot versions are corrupt")
 
 // parseSnapshotVersions reads the versions file written for snapshot
-// version wantSnapshot. It refuses anything encodeSnapshotVersions could
-// not have written: another snapshot's list, a missing header, a missing
-// final newline or a line count that does not match (a file cut short), a
-// malformed, duplicate or non-positive entry, or a list without the
-// top-level targets role.
-func parseSnapshotVersions(data []byte, wantSnapshot int64) (map[string]int64, error) {
+// version wantSnapshot: what the verified snapshot listed for each role
+// (version, and length and hashes where it gave them). It refuses
+// anything encodeSnapshotVersions could not have written: another
+// snapshot's list, a missing header, a missing final newline or a line
+// count that does not match (a file cut short), a malformed, duplicate,
+// non-positive or non-canonical entry, or a list without the top-level
+// targets role.
+func parseSnapshotVersions(data []byte, wantSnapshot int64) (map[string]*metadata.MetaFiles, error) {
 	corrupt := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", errCorruptVersions, fmt.Sprintf(format, a...))
 	}
@@ -75,24 +103,50 @@ func parseSnapshotVersions(data []byte, wantSnapshot int64) (map[string]int64, e
 	if v, ok := parseVersion(snap); !ok || v != wantSnapshot {
 		return nil, &staleError{reason: fmt.Sprintf("cached snapshot versions are for snapshot %q, the refresh state names %d", snap, wantSnapshot)}
 	}
-	versions := make(map[string]int64, len(lines)-1)
+	versions := make(map[string]*metadata.MetaFiles, len(lines)-1)
 	for i, line := range lines[1:] {
-		esc, v, ok := strings.Cut(line, " ")
-		if !ok {
+		fields := strings.Split(line, " ")
+		if len(fields) < 2 {
 			return nil, corrupt("line %d has no version", i+2)
 		}
-		name, err := url.PathUnescape(esc)
-		if err != nil || name == "" || url.PathEscape(name) != esc {
+		name, err := url.PathUnescape(fields[0])
+		if err != nil || name == "" || escapeRoleEntry(name) != fields[0] {
 			return nil, corrupt("line %d has a malformed role name", i+2)
 		}
-		n, ok := parseVersion(v)
+		n, ok := parseVersion(fields[1])
 		if !ok {
-			return nil, corrupt("line %d: version %q is not a positive integer", i+2, v)
+			return nil, corrupt("line %d: version %q is not a positive integer", i+2, fields[1])
+		}
+		m := &metadata.MetaFiles{Version: n}
+		for _, f := range fields[2:] {
+			k, v, ok := strings.Cut(f, "=")
+			if !ok {
+				return nil, corrupt("line %d: %q is not key=value", i+2, f)
+			}
+			if k == "length" {
+				if m.Length, ok = parseVersion(v); !ok {
+					return nil, corrupt("line %d: length %q is not a positive integer", i+2, v)
+				}
+				continue
+			}
+			alg, err := url.QueryUnescape(k)
+			h, herr := hex.DecodeString(v)
+			if err != nil || alg == "" || herr != nil || len(h) == 0 {
+				return nil, corrupt("line %d: malformed hash %q", i+2, f)
+			}
+			if m.Hashes == nil {
+				m.Hashes = metadata.Hashes{}
+			}
+			m.Hashes[alg] = h
+		}
+		// One way to write each entry: what parses is what was written.
+		if encodeVersionsEntry(name, m) != line {
+			return nil, corrupt("line %d is not in canonical form", i+2)
 		}
 		if _, dup := versions[name]; dup {
 			return nil, corrupt("role %q is listed twice", name)
 		}
-		versions[name] = n
+		versions[name] = m
 	}
 	if _, ok := versions[metadata.TARGETS]; !ok {
 		return nil, corrupt("no %s entry", metadata.TARGETS)

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +31,9 @@ type epoch struct {
 	cfg         Config
 	refreshedAt time.Time
 	status      Status
+	// verified holds the (delegator, role) pairs whose signatures have
+	// been checked (see walkDelegations).
+	verified map[[2]string]bool
 }
 
 func (e *epoch) earliestExpiry() time.Time {
@@ -81,30 +84,40 @@ func (e *staleError) Unwrap() error { return e.err }
 func (e *epoch) lookup(ctx context.Context, targetPath string) (TargetInfo, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := e.cfg.Now()
+	var (
+		res  walkResult
+		err  error
+		snap = e.status.Roles["snapshot"].Version
+	)
 	if e.disk != nil {
-		ti, err := e.disk.lookup(targetPath)
-		ti.Expires = minTime(ti.Expires, e.earliestExpiry())
-		return ti, err
-	}
-	e.fetcher.setContext(ctx)
-	defer e.fetcher.setContext(nil)
-	tf, role, expiring, expires, err := e.walk(targetPath, e.cfg)
-	if errors.Is(err, ErrExpired) {
-		// A newer epoch (newer snapshot) may list a re-signed role.
-		return TargetInfo{}, &staleError{reason: "a delegated role expired", err: err}
+		res, err = walkDelegations(targetPath, e.cfg.Limits.MaxDelegations, now, e.verified,
+			func(name, parent string, parentMD *metadata.Metadata[metadata.TargetsType]) (*metadata.Metadata[metadata.TargetsType], bool, error) {
+				return e.disk.loadRole(name, parent, parentMD)
+			})
+		var me *MetadataError
+		var stale *staleError
+		if errors.As(err, &me) && !errors.As(err, &stale) {
+			// Verified files that fail now: let a refresh decide (or,
+			// offline, this is the answer).
+			err = &staleError{reason: "cached metadata does not verify", err: err}
+		}
+	} else {
+		e.fetcher.setContext(ctx)
+		res, err = walkDelegations(targetPath, e.cfg.Limits.MaxDelegations, now, e.verified, e.loadDelegated)
+		e.fetcher.setContext(nil)
+		var stale *staleError
+		if errors.Is(err, ErrExpired) && !errors.As(err, &stale) {
+			// go-tuf found it expired at the epoch's start: a newer
+			// epoch (newer snapshot) may list a re-signed role.
+			err = &staleError{reason: "a delegated role expired", err: err}
+		}
 	}
 	if err != nil {
 		return TargetInfo{}, err
 	}
-	// go-tuf checks a delegated role's expiry against the time the epoch
-	// began; check it against now as well, since an epoch may outlive a
-	// role it loaded. A newer epoch may find the role re-signed.
-	if now := e.cfg.Now(); !expires.IsZero() && !now.Before(expires) {
-		return TargetInfo{}, &staleError{reason: expiring + " expired", err: &MetadataError{Role: expiring,
-			Err: fmt.Errorf("%w: %s expired at %s", ErrExpired, expiring, expires.Format(time.RFC3339))}}
-	}
-	ti := targetInfo(targetPath, tf, role, e.status.Roles["snapshot"].Version)
-	ti.Expires = minTime(expires, e.earliestExpiry())
+	ti := targetInfo(targetPath, res.tf, res.role, snap)
+	ti.Expires = minTime(res.expires, e.earliestExpiry())
 	return ti, nil
 }
 
@@ -153,6 +166,26 @@ const (
 type diskState struct {
 	RefreshedAt time.Time `json:"refreshed_at"`
 	Status      Status    `json:"status"`
+	// Keys are the key IDs and threshold root gave timestamp and snapshot
+	// at that refresh. The next refresh takes the recorded versions as
+	// its rollback floor (even if a local role file is damaged) while
+	// these are unchanged; a rotation may restart versions (TUF 5.3.11).
+	Keys map[string]roleKeys `json:"keys,omitempty"`
+}
+
+type roleKeys struct {
+	KeyIDs    []string `json:"keyids"`
+	Threshold int      `json:"threshold"`
+}
+
+func keysOf(root *metadata.Metadata[metadata.RootType], role string) roleKeys {
+	r := root.Signed.Roles[role]
+	if r == nil {
+		return roleKeys{}
+	}
+	ids := slices.Clone(r.KeyIDs)
+	slices.Sort(ids)
+	return roleKeys{KeyIDs: ids, Threshold: r.Threshold}
 }
 
 // writeDiskState records what a successful refresh verified, so that a
@@ -166,7 +199,10 @@ func writeDiskState(dir string, t metadataSet, now time.Time) error {
 	if err := writeAtomic(filepath.Join(dir, versionsFile), versions); err != nil {
 		return err
 	}
-	st := diskState{RefreshedAt: now, Status: statusOf(t, "", now, "cache")}
+	st := diskState{RefreshedAt: now, Status: statusOf(t, "", now, "cache"), Keys: map[string]roleKeys{}}
+	for _, role := range []string{metadata.TIMESTAMP, metadata.SNAPSHOT} {
+		st.Keys[role] = keysOf(t.Root, role)
+	}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -175,7 +211,13 @@ func writeDiskState(dir string, t metadataSet, now time.Time) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tufpip-tmp-*")
+	return writeAtomicVia(filepath.Dir(path), path, data)
+}
+
+// writeAtomicVia writes path through a temporary file in tmpDir, which
+// must be on path's file system.
+func writeAtomicVia(tmpDir, path string, data []byte) error {
+	f, err := os.CreateTemp(tmpDir, ".tufpip-tmp-*")
 	if err != nil {
 		return err
 	}
@@ -196,16 +238,15 @@ func writeAtomic(path string, data []byte) error {
 }
 
 // diskEpoch answers lookups from verified files in the metadata
-// directory. Each role file is re-verified against its delegator's keys,
-// its version against the recorded snapshot and its expiry against now.
+// directory. Each role file is re-verified when first read: against the
+// length and hashes and the version the recorded snapshot lists, and
+// against its delegator's keys; walkDelegations checks expiry at each
+// lookup.
 type diskEpoch struct {
-	dir      string
-	now      time.Time
+	cfg      Config
 	root     *metadata.Metadata[metadata.RootType]
-	versions map[string]int64
+	versions map[string]*metadata.MetaFiles
 	roles    map[string]*metadata.Metadata[metadata.TargetsType]
-	maxDeleg int
-	snapshot int64
 }
 
 func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error) {
@@ -238,6 +279,9 @@ func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading cached root: %w", err)
 	}
+	if err := checkSpecVersion(metadata.ROOT, rootBytes); err != nil {
+		return nil, err
+	}
 	tm, err := trustedmetadata.New(rootBytes)
 	if err != nil {
 		return nil, &MetadataError{Role: "root", Err: err}
@@ -257,96 +301,54 @@ func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error)
 	if err != nil {
 		return nil, err
 	}
-	de := &diskEpoch{dir: dir, now: now, root: root, versions: versions,
-		roles: map[string]*metadata.Metadata[metadata.TargetsType]{}, maxDeleg: u.cfg.Limits.MaxDelegations,
-		snapshot: st.Status.Roles["snapshot"].Version}
+	de := &diskEpoch{cfg: u.cfg, root: root, versions: versions,
+		roles: map[string]*metadata.Metadata[metadata.TargetsType]{}}
 	status := st.Status
 	status.MetadataURL = u.cfg.MetadataURL
 	status.Source = "cache"
-	e := &epoch{disk: de, refreshedAt: st.RefreshedAt, status: status}
+	e := &epoch{disk: de, cfg: u.cfg, refreshedAt: st.RefreshedAt, status: status, verified: map[[2]string]bool{}}
 	u.mu.Lock()
 	u.cur = e
 	u.mu.Unlock()
 	return e, nil
 }
 
-func (d *diskEpoch) loadRole(name string, delegator any) (*metadata.Metadata[metadata.TargetsType], error) {
+// loadRole is the disk epoch's roleLoader.
+func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[metadata.TargetsType]) (*metadata.Metadata[metadata.TargetsType], bool, error) {
 	if md, ok := d.roles[name]; ok {
-		return md, nil
+		return md, false, nil
 	}
 	want, ok := d.versions[name]
 	if !ok {
-		return nil, &staleError{reason: fmt.Sprintf("role %s is not in the cached snapshot versions", name)}
+		return nil, false, &staleError{reason: fmt.Sprintf("role %s is not in the cached snapshot versions", name)}
 	}
-	data, err := os.ReadFile(filepath.Join(d.dir, url.PathEscape(name)+".json"))
+	data, err := os.ReadFile(delegatedPath(d.cfg, name))
 	if err != nil {
-		return nil, &staleError{reason: fmt.Sprintf("%s not cached", name)}
+		return nil, false, &staleError{reason: fmt.Sprintf("%s not cached", name)}
+	}
+	if err := checkSpecVersion(name, data); err != nil {
+		return nil, false, &staleError{reason: "cached " + name + " has an unsupported spec_version", err: err}
+	}
+	// The snapshot's length and hashes, where it gives them, as the online
+	// path checks them.
+	if err := want.VerifyLengthHashes(data); err != nil {
+		return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not match the snapshot: %v", name, err)}
 	}
 	md, err := metadata.Targets().FromBytes(data)
 	if err != nil {
-		return nil, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
+		return nil, false, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
 	}
-	switch p := delegator.(type) {
-	case *metadata.Metadata[metadata.RootType]:
-		err = p.VerifyDelegate(name, md)
-	case *metadata.Metadata[metadata.TargetsType]:
-		err = p.VerifyDelegate(name, md)
+	if parent == metadata.ROOT {
+		err = d.root.VerifyDelegate(name, md)
+	} else {
+		err = parentMD.VerifyDelegate(name, md)
 	}
 	if err != nil {
-		return nil, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
+		return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
 	}
-	if md.Signed.Version != want {
-		return nil, &staleError{reason: fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want)}
-	}
-	if md.Signed.IsExpired(d.now) {
-		// The repository may have re-signed it since: ask, unless offline.
-		return nil, &staleError{reason: name + " expired", err: &MetadataError{Role: name,
-			Err: fmt.Errorf("%w: %s version %d expired at %s", ErrExpired, name, md.Signed.Version, md.Signed.Expires.Format(time.RFC3339))}}
+	if md.Signed.Version != want.Version {
+		return nil, false, &staleError{reason: fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want.Version)}
 	}
 	d.roles[name] = md
-	return md, nil
-}
-
-// lookup walks the delegations pre-order depth-first, as go-tuf does.
-func (d *diskEpoch) lookup(targetPath string) (TargetInfo, error) {
-	type visit struct {
-		role      string
-		delegator any
-		parent    string
-	}
-	stack := []visit{{metadata.TARGETS, d.root, metadata.ROOT}}
-	seen := map[string]bool{}
-	parentOf := map[string]string{}
-	for len(stack) > 0 && len(seen) <= d.maxDeleg {
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[v.role] {
-			continue
-		}
-		md, err := d.loadRole(v.role, v.delegator)
-		if err != nil {
-			return TargetInfo{}, err
-		}
-		parentOf[v.role] = v.parent
-		if tf, ok := md.Signed.Targets[targetPath]; ok {
-			ti := targetInfo(targetPath, tf, v.role, d.snapshot)
-			for r := v.role; r != metadata.ROOT; r = parentOf[r] {
-				ti.Expires = minTime(ti.Expires, d.roles[r].Signed.Expires)
-			}
-			return ti, nil
-		}
-		seen[v.role] = true
-		var children []visit
-		for _, r := range rolesForTarget(md.Signed.Delegations, targetPath) {
-			children = append(children, visit{r.Name, md, v.role})
-			if r.Terminating {
-				stack = nil
-				break
-			}
-		}
-		for i := len(children) - 1; i >= 0; i-- {
-			stack = append(stack, children[i])
-		}
-	}
-	return TargetInfo{}, fmt.Errorf("%s: %w", targetPath, ErrNotSigned)
+	return md, true, nil
 }

@@ -140,7 +140,8 @@ func roleVersions(st diskState) map[string]int64 {
 // strict prefix of a valid record (a file cut short) is accepted.
 func FuzzParseSnapshotVersions(f *testing.F) {
 	valid := encodeSnapshotVersions(7, map[string]*metadata.MetaFiles{
-		"targets.json": {Version: 2}, "bins-0.json": {Version: 5}, "bins-1.json": {Version: 12}, "odd name\n.json": {Version: 1},
+		"targets.json": {Version: 2}, "bins-0.json": {Version: 5}, "bins-1.json": {Version: 12}, "odd name\n=.json": {Version: 1},
+		"role.json": {Version: 3, Length: 1234, Hashes: metadata.Hashes{"sha256": {0xab, 0xcd}, "sha512": {0x01}}},
 	})
 	f.Add(valid, int64(7), uint16(len(valid)/2))
 	f.Add(valid, int64(8), uint16(3))
@@ -149,6 +150,8 @@ func FuzzParseSnapshotVersions(f *testing.F) {
 	f.Add([]byte("snapshot 7 1\ntargets +2\n"), int64(7), uint16(0))
 	f.Add([]byte("bins-0 5\ntargets 2\n"), int64(7), uint16(0))
 	f.Add([]byte(""), int64(1), uint16(0))
+	f.Add([]byte("snapshot 7 1\ntargets 2 sha256=ab length=3\n"), int64(7), uint16(0))
+	f.Add([]byte("snapshot 7 1\ntargets 2 length=03\n"), int64(7), uint16(0))
 	f.Fuzz(func(t *testing.T, data []byte, want int64, cut uint16) {
 		versions, err := parseSnapshotVersions(data, want)
 		if err == nil {
@@ -157,10 +160,10 @@ func FuzzParseSnapshotVersions(f *testing.F) {
 			}
 			meta := map[string]*metadata.MetaFiles{}
 			for name, v := range versions {
-				if name == "" || v < 1 {
-					t.Fatalf("accepted %q with entry %q %d", data, name, v)
+				if name == "" || v.Version < 1 || v.Length < 0 {
+					t.Fatalf("accepted %q with entry %q %+v", data, name, v)
 				}
-				meta[name+".json"] = &metadata.MetaFiles{Version: v}
+				meta[name+".json"] = v
 			}
 			again, err := parseSnapshotVersions(encodeSnapshotVersions(want, meta), want)
 			if err != nil || !reflect.DeepEqual(again, versions) {
@@ -244,19 +247,9 @@ func FuzzDiskEpoch(f *testing.F) {
 	f.Add(fx.state, bytes.Replace(fx.vers, []byte(" "), []byte(" 1"), -1))
 	f.Add(fx.state, []byte("snapshot 1 1\ntargets 1\n"))
 	// The role files, copied once: an offline lookup never writes.
-	dir := f.TempDir()
-	ents, err := os.ReadDir(fx.dir)
-	if err != nil {
+	dir := filepath.Join(f.TempDir(), "meta")
+	if err := os.CopyFS(dir, os.DirFS(fx.dir)); err != nil {
 		f.Fatal(err)
-	}
-	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".json") {
-			b, err := os.ReadFile(filepath.Join(fx.dir, e.Name()))
-			if err != nil {
-				f.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600)
-		}
 	}
 	f.Fuzz(func(t *testing.T, state, vers []byte) {
 		os.WriteFile(filepath.Join(dir, stateFile), state, 0o600)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,17 +37,22 @@ type tufRefresh struct {
 	fetcher *tufFetcher
 	limits  Limits
 	trusted *trustedmetadata.TrustedMetadata
+	// floor is what the last successful refresh recorded, or nil.
+	floor *rollbackFloor
 }
 
 // newTUFRefresh loads the trusted root (as go-tuf's updater.New does,
 // persisting it to root.json) with now as the reference time.
 func newTUFRefresh(metadataURL, dir string, root []byte, f *tufFetcher, l Limits, now time.Time) (*tufRefresh, error) {
+	if err := checkSpecVersion(metadata.ROOT, root); err != nil {
+		return nil, err
+	}
 	tm, err := trustedmetadata.New(root)
 	if err != nil {
 		return nil, err
 	}
 	tm.RefTime = now.UTC()
-	r := &tufRefresh{url: metadataURL, dir: dir, fetcher: f, limits: l, trusted: tm}
+	r := &tufRefresh{url: metadataURL, dir: dir, fetcher: f, limits: l, trusted: tm, floor: readRollbackFloor(dir)}
 	// Unless already there byte for byte: a refresh that finds nothing new
 	// writes nothing, so it also works on a full or read-only disk.
 	if cur, err := r.local(metadata.ROOT); err != nil || !bytes.Equal(cur, root) {
@@ -126,6 +132,9 @@ func (r *tufRefresh) loadRoot() error {
 			}
 			return err
 		}
+		if err := checkSpecVersion(metadata.ROOT, data); err != nil {
+			return err
+		}
 		if _, err := r.trusted.UpdateRoot(data); err != nil {
 			return err
 		}
@@ -137,9 +146,10 @@ func (r *tufRefresh) loadRoot() error {
 }
 
 func (r *tufRefresh) loadTimestamp() error {
-	if data, err := r.local(metadata.TIMESTAMP); err == nil {
+	if data, err := r.local(metadata.TIMESTAMP); err == nil && checkSpecVersion(metadata.TIMESTAMP, data) == nil {
 		// A trusted local timestamp is the floor for rollback checks; an
-		// invalid or unreadable one is ignored, anything else is fatal.
+		// invalid or unreadable one is ignored (the recorded floor still
+		// holds), anything else is fatal.
 		if _, err := r.trusted.UpdateTimestamp(data); err != nil && !localUnusable(err) {
 			return err
 		}
@@ -148,20 +158,28 @@ func (r *tufRefresh) loadTimestamp() error {
 	if err != nil {
 		return err
 	}
+	if err := checkSpecVersion(metadata.TIMESTAMP, data); err != nil {
+		return err
+	}
 	if _, err := r.trusted.UpdateTimestamp(data); err != nil {
 		if errors.Is(err, &metadata.ErrEqualVersionNumber{}) {
-			return nil // unchanged: keep the local one
+			// Unchanged: keep the local one (if it is not below the floor).
+			return r.floor.checkTimestamp(r.trusted)
 		}
+		return err
+	}
+	if err := r.floor.checkTimestamp(r.trusted); err != nil {
 		return err
 	}
 	return r.persist(metadata.TIMESTAMP, data)
 }
 
 func (r *tufRefresh) loadSnapshot() error {
-	if data, err := r.local(metadata.SNAPSHOT); err == nil {
+	if data, err := r.local(metadata.SNAPSHOT); err == nil && checkSpecVersion(metadata.SNAPSHOT, data) == nil {
 		err := updateSnapshot(r.trusted, data, true)
 		if err == nil {
-			return nil // the local snapshot is the current one
+			// The local snapshot is the current one.
+			return r.floor.checkSnapshot(r.trusted)
 		}
 		if !localUnusable(err) {
 			return err
@@ -186,17 +204,23 @@ func (r *tufRefresh) loadSnapshot() error {
 	if err != nil {
 		return err
 	}
+	if err := checkSpecVersion(metadata.SNAPSHOT, data); err != nil {
+		return err
+	}
 	if err := updateSnapshot(r.trusted, data, false); err != nil {
+		return err
+	}
+	if err := r.floor.checkSnapshot(r.trusted); err != nil {
 		return err
 	}
 	return r.persist(metadata.SNAPSHOT, data)
 }
 
 func (r *tufRefresh) loadTargets() error {
-	if data, err := r.local(metadata.TARGETS); err == nil {
-		_, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+	if data, err := r.local(metadata.TARGETS); err == nil && checkSpecVersion(metadata.TARGETS, data) == nil {
+		md, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
 		if err == nil {
-			return nil
+			return checkDelegatedNames(metadata.TARGETS, md)
 		}
 		if !localUnusable(err) {
 			return err
@@ -218,8 +242,89 @@ func (r *tufRefresh) loadTargets() error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT); err != nil {
+	if err := checkSpecVersion(metadata.TARGETS, data); err != nil {
+		return err
+	}
+	md, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+	if err != nil {
+		return err
+	}
+	if err := checkDelegatedNames(metadata.TARGETS, md); err != nil {
 		return err
 	}
 	return r.persist(metadata.TARGETS, data)
+}
+
+// rollbackFloor is what the last successful refresh recorded in the
+// freshness record (.tufpip-state and .tufpip-snapshot-versions): the
+// versions it trusted, and the keys root gave timestamp and snapshot.
+// go-tuf's floor is the local role files, and a damaged one is skipped;
+// this record keeps the floor when that happens, so no local damage
+// lowers it. It holds while root keeps the same keys for the role (a
+// rotation may restart versions, TUF 5.3.11), as the local files would.
+type rollbackFloor struct {
+	st       diskState
+	versions map[string]*metadata.MetaFiles // nil if unreadable
+}
+
+// readRollbackFloor returns the recorded floor, or nil when there is no
+// usable record (none yet, an older tufpip's without keys, or damaged).
+func readRollbackFloor(dir string) *rollbackFloor {
+	raw, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil
+	}
+	st, err := parseDiskState(raw)
+	if err != nil || st.Keys == nil {
+		return nil
+	}
+	f := &rollbackFloor{st: st}
+	if vdata, err := os.ReadFile(filepath.Join(dir, versionsFile)); err == nil {
+		f.versions, _ = parseSnapshotVersions(vdata, st.Status.Roles[metadata.SNAPSHOT].Version)
+	}
+	return f
+}
+
+func (f *rollbackFloor) holds(t *trustedmetadata.TrustedMetadata, role string) bool {
+	rec, ok := f.st.Keys[role]
+	if !ok || len(rec.KeyIDs) == 0 {
+		return false
+	}
+	cur := keysOf(t.Root, role)
+	return cur.Threshold == rec.Threshold && slices.Equal(cur.KeyIDs, rec.KeyIDs)
+}
+
+// checkTimestamp refuses a new timestamp older than the recorded one, or
+// naming an older snapshot, in go-tuf's words.
+func (f *rollbackFloor) checkTimestamp(t *trustedmetadata.TrustedMetadata) error {
+	if f == nil || t.Timestamp == nil || !f.holds(t, metadata.TIMESTAMP) {
+		return nil
+	}
+	if have, want := t.Timestamp.Signed.Version, f.st.Status.Roles[metadata.TIMESTAMP].Version; have < want {
+		return &MetadataError{Role: metadata.TIMESTAMP, Err: &metadata.ErrBadVersionNumber{Msg: fmt.Sprintf("new timestamp version %d must be >= %d", have, want)}}
+	}
+	if m := t.Timestamp.Signed.Meta["snapshot.json"]; m != nil {
+		if want := f.st.Status.Roles[metadata.SNAPSHOT].Version; m.Version < want {
+			return &MetadataError{Role: metadata.TIMESTAMP, Err: &metadata.ErrBadVersionNumber{Msg: fmt.Sprintf("new snapshot version %d must be >= %d", m.Version, want)}}
+		}
+	}
+	return nil
+}
+
+// checkSnapshot refuses a snapshot that drops a role the recorded one
+// listed or lists an older version of it.
+func (f *rollbackFloor) checkSnapshot(t *trustedmetadata.TrustedMetadata) error {
+	if f == nil || f.versions == nil || t.Snapshot == nil || !f.holds(t, metadata.SNAPSHOT) {
+		return nil
+	}
+	for role, old := range f.versions {
+		m, ok := t.Snapshot.Signed.Meta[role+".json"]
+		if !ok {
+			return &MetadataError{Role: metadata.SNAPSHOT, Err: &metadata.ErrRepository{Msg: fmt.Sprintf("new snapshot does not list %s.json, which the trusted snapshot listed", role)}}
+		}
+		if m.Version < old.Version {
+			return &MetadataError{Role: metadata.SNAPSHOT, Err: &metadata.ErrBadVersionNumber{Msg: fmt.Sprintf("new snapshot lists %s.json version %d, older than the trusted version %d", role, m.Version, old.Version)}}
+		}
+	}
+	return nil
 }

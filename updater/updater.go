@@ -53,6 +53,11 @@ func DefaultLimits() Limits {
 	}
 }
 
+// DefaultRefreshTimeout is Config.RefreshTimeout's default: a refresh
+// fetches a handful of files, each bounded by its own slow-retrieval
+// limits (2 minutes at most).
+const DefaultRefreshTimeout = 5 * time.Minute
+
 // Config describes one repository and how to trust it.
 type Config struct {
 	// MetadataURL is where the repository publishes TUF metadata.
@@ -60,6 +65,13 @@ type Config struct {
 	// MetadataDir holds the trusted metadata between runs, under
 	// unversioned names (root.json, timestamp.json, ...).
 	MetadataDir string
+	// DelegatedDir holds the verified delegated targets roles (bins), each
+	// as <path-escaped role name>.json. Default: the "delegated"
+	// subdirectory of MetadataDir, so that no role name can reach the
+	// top-level roles' files or tufpip's state files. The conformance
+	// client sets MetadataDir itself, the layout its suite expects: safe
+	// too, since delegated roles named like top-level roles are refused.
+	DelegatedDir string
 	// BootstrapRoot is the root to start from when MetadataDir holds none
 	// (or an older one): shipped, embedded or trusted on first use.
 	BootstrapRoot []byte
@@ -74,6 +86,11 @@ type Config struct {
 	// ExpiryMargin: an epoch whose earliest expiry is closer than this is
 	// replaced. Default 1 minute.
 	ExpiryMargin time.Duration
+	// RefreshTimeout bounds one run of the TUF workflow. A refresh is
+	// shared by every caller that needs it at the time and runs detached
+	// from any one caller's context (a client that hangs up must not fail
+	// the others); each caller waits on its own. Default 5 minutes.
+	RefreshTimeout time.Duration
 	// Offline answers only from MetadataDir, never the network; expired
 	// metadata is still refused.
 	Offline bool
@@ -106,6 +123,12 @@ func New(cfg Config) (*Updater, error) {
 	}
 	if cfg.MetadataDir == "" {
 		return nil, errors.New("no metadata directory configured")
+	}
+	if cfg.DelegatedDir == "" {
+		cfg.DelegatedDir = filepath.Join(cfg.MetadataDir, "delegated")
+	}
+	if cfg.RefreshTimeout <= 0 {
+		cfg.RefreshTimeout = DefaultRefreshTimeout
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = NewHTTPClient(HTTPOptions{Logger: cfg.Logger})
@@ -162,9 +185,17 @@ func (u *Updater) Refresh(ctx context.Context) error {
 	return err
 }
 
+// refresh runs the TUF workflow once for every caller that asks while it
+// runs. It runs detached from the callers' contexts, under its own
+// timeout, so that one caller giving up (a pip that hangs up on the
+// proxy) does not fail the refresh for the others; each caller stops
+// waiting when its own ctx is done.
 func (u *Updater) refresh(ctx context.Context) (*epoch, error) {
-	v, err, _ := u.sf.Do("\x00refresh", func() (any, error) {
-		e, err := u.newOnlineEpoch(ctx)
+	detached := context.WithoutCancel(ctx)
+	ch := u.sf.DoChan("\x00refresh", func() (any, error) {
+		rctx, cancel := context.WithTimeout(detached, u.cfg.RefreshTimeout)
+		defer cancel()
+		e, err := u.newOnlineEpoch(rctx)
 		if err != nil {
 			return nil, err
 		}
@@ -173,10 +204,15 @@ func (u *Updater) refresh(ctx context.Context) (*epoch, error) {
 		u.mu.Unlock()
 		return e, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*epoch), nil
 	}
-	return v.(*epoch), nil
 }
 
 // current returns an epoch that may be used now, building one if needed.
@@ -333,7 +369,7 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	if err != nil {
 		return nil, classify(err, f.role())
 	}
-	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now}
+	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now, verified: map[[2]string]bool{}}
 	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
 	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now); err != nil {
 		u.cfg.Logger.Warn("could not record refresh state", "err", err)
@@ -388,7 +424,8 @@ func classify(err error, role string) error {
 		return nil
 	}
 	var netErr *NetworkError
-	if errors.As(err, &netErr) {
+	var metaErr *MetadataError
+	if errors.As(err, &netErr) || errors.As(err, &metaErr) {
 		return err
 	}
 	var httpErr *metadata.ErrDownloadHTTP

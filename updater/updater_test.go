@@ -303,8 +303,11 @@ func TestFreshnessWindowAnswersFromDisk(t *testing.T) {
 		t.Fatal("uncached bin answered without fetching it")
 	}
 	// A cached bin file that was tampered with is not trusted.
-	binFile := filepath.Join(dir, want.Role+".json")
-	data, _ := os.ReadFile(binFile)
+	binFile := filepath.Join(dir, "delegated", want.Role+".json")
+	data, err := os.ReadFile(binFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(binFile, []byte(strings.Replace(string(data), `"length": `, `"length": 1`, 1)), 0o644)
 	u3 := newUpdater(t, counting.URL+"/", r.TrustedRoot(), dir, window)
 	got, err = u3.Target(ctx, w.Path)

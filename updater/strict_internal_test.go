@@ -1,0 +1,144 @@
+package updater
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+func TestCheckSpecVersion(t *testing.T) {
+	for _, c := range []struct {
+		doc  string
+		want string // "" accepted, else the error's end
+	}{
+		{`{"signed":{"spec_version":"1.0.31"}}`, ""},
+		{`{"signed":{"spec_version":"1.0"}}`, ""},
+		{`{"signed":{"spec_version":"1.20.0"}}`, ""},
+		{`{"signed":{"spec_version":"2.0.0"}}`, `unsupported spec_version "2.0.0": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"0.9"}}`, `unsupported spec_version "0.9": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"banana"}}`, `unsupported spec_version "banana": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"1"}}`, `unsupported spec_version "1": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"1.0.0.0"}}`, `unsupported spec_version "1.0.0.0": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"1..0"}}`, `unsupported spec_version "1..0": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"1.0-rc1"}}`, `unsupported spec_version "1.0-rc1": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":" 1.0"}}`, `unsupported spec_version " 1.0": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":""}}`, `unsupported spec_version "": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"spec_version":"1.0","spec_version":"2.0"}}`, `unsupported spec_version "2.0": tufpip supports TUF specification 1.x`},
+		{`{"signed":{"version":1}}`, `unsupported spec_version: none given: tufpip supports TUF specification 1.x`},
+	} {
+		err := checkSpecVersion("timestamp", []byte(c.doc))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.doc, err)
+		case c.want != "" && (err == nil || !strings.HasSuffix(err.Error(), c.want) || !errors.Is(err, ErrUnsupportedSpecVersion)):
+			t.Errorf("%s: err = %v, want one ending %q", c.doc, err, c.want)
+		case c.want != "" && !strings.HasPrefix(err.Error(), "repository metadata failed verification (role timestamp): "):
+			t.Errorf("%s: err = %v does not name the role", c.doc, err)
+		}
+	}
+}
+
+func TestCheckDelegatedNames(t *testing.T) {
+	for _, name := range []string{"root", "timestamp", "snapshot", "targets", "ROOT", "Targets", "ſnapshot", ""} {
+		md := metadata.Targets()
+		md.Signed.Delegations = &metadata.Delegations{Roles: []metadata.DelegatedRole{{Name: "fine"}, {Name: name}}}
+		err := checkDelegatedNames("bins-1", md)
+		var me *MetadataError
+		if !errors.As(err, &me) || me.Role != "bins-1" {
+			t.Errorf("%q: err = %v, want a MetadataError for bins-1", name, err)
+		}
+	}
+	md := metadata.Targets()
+	md.Signed.Delegations = &metadata.Delegations{Roles: []metadata.DelegatedRole{{Name: "bins-1"}, {Name: "root-ca"}, {Name: ".."}}}
+	if err := checkDelegatedNames("targets", md); err != nil {
+		t.Errorf("ordinary names refused: %v", err)
+	}
+}
+
+// No role name puts its file outside the delegated directory or onto a
+// top-level role's or tufpip's own file.
+func TestDelegatedPathStaysInItsDirectory(t *testing.T) {
+	cfg := Config{MetadataDir: "/m", DelegatedDir: "/m/delegated"}
+	for _, name := range []string{"bins-1", "..", ".", "../root", "../../etc/passwd", "a/b", ".tufpip-state", "root", "x\x00y", "%2e%2e"} {
+		p := delegatedPath(cfg, name)
+		if filepath.Dir(p) != cfg.DelegatedDir || !strings.HasSuffix(p, ".json") || filepath.Base(p) == "..json" && name != "." {
+			t.Errorf("%q is kept at %s", name, p)
+		}
+	}
+	if p := delegatedPath(cfg, "targets"); p != "/m/targets.json" {
+		t.Errorf("top-level targets kept at %s", p)
+	}
+}
+
+// Item 9: where the snapshot gives a role's length and hashes, the disk
+// epoch checks the local file against them, as the online path does.
+func TestDiskEpochChecksSnapshotLengthAndHashes(t *testing.T) {
+	fx := loadDiskFixture(t)
+	var path string
+	var want TargetInfo
+	for p, ti := range fx.truth {
+		path, want = p, ti
+		break
+	}
+	for _, c := range []struct {
+		name string
+		edit func(m *metadata.MetaFiles, data []byte)
+		err  string
+	}{
+		{"matching", func(m *metadata.MetaFiles, data []byte) {
+			sum := sha256.Sum256(data)
+			m.Length, m.Hashes = int64(len(data)), metadata.Hashes{"sha256": sum[:]}
+		}, ""},
+		{"length", func(m *metadata.MetaFiles, data []byte) { m.Length = int64(len(data)) + 1 }, "does not match the snapshot: length/hash verification error: length verification failed"},
+		{"hash", func(m *metadata.MetaFiles, data []byte) {
+			sum := sha256.Sum256(append(data, 'x'))
+			m.Hashes = metadata.Hashes{"sha256": sum[:]}
+		}, "does not match the snapshot: length/hash verification error: hash verification failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "meta")
+			if err := os.CopyFS(dir, os.DirFS(fx.dir)); err != nil {
+				t.Fatal(err)
+			}
+			st, err := parseDiskState(fx.state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := st.Status.Roles["snapshot"].Version
+			versions, err := parseSnapshotVersions(fx.vers, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "delegated", want.Role+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.edit(versions[want.Role], data)
+			meta := map[string]*metadata.MetaFiles{}
+			for name, m := range versions {
+				meta[name+".json"] = m
+			}
+			if err := os.WriteFile(filepath.Join(dir, versionsFile), encodeSnapshotVersions(snap, meta), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := u.Target(context.Background(), path)
+			switch {
+			case c.err == "" && (err != nil || got.Length != want.Length):
+				t.Fatalf("lookup: %+v, %v", got, err)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Fatalf("err = %v, want one saying %q", err, c.err)
+			}
+		})
+	}
+}
