@@ -107,9 +107,14 @@ func newUpdater(metadataURL, dir string) (*updater.Updater, error) {
 	return updater.New(updater.Config{
 		MetadataURL: metadataURL,
 		MetadataDir: dir,
-		Window:      0,
-		Now:         updater.ClockFromEnv(),
-		HTTPClient:  updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}),
+		// The suite expects every trusted role, delegated ones included,
+		// as <role>.json in the metadata directory. The updater refuses
+		// delegated roles named like top-level roles, so none can land
+		// on root.json, timestamp.json, snapshot.json or targets.json.
+		DelegatedDir: dir,
+		Window:       0,
+		Now:          updater.ClockFromEnv(),
+		HTTPClient:   updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}),
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -213,5 +214,65 @@ func TestFaketime(t *testing.T) {
 	// The timestamp expires after a day.
 	if code := run("+3d"); code != 1 {
 		t.Fatalf("refresh 3 days later: exit %d, want 1 (expired timestamp)", code)
+	}
+}
+
+// A role delegated by two bins, each with its own key, and signed only
+// by the first's key: the target reached through the second bin is
+// refused (exit 1, not written), though the role was already verified
+// (through the first bin) in the same run. Delegated roles stay under
+// their own names in the metadata directory, as the suite expects.
+func TestMultiDelegatorRoleRefused(t *testing.T) {
+	r, _, base := setup(t)
+	files := r.Files()
+	var a, b repogen.FileInfo
+	for _, f := range files {
+		if r.BinFor(f.Path) != r.BinFor(files[0].Path) {
+			a, b = files[0], f
+			break
+		}
+	}
+	if a.Path == "" {
+		t.Fatal("every file is in one bin")
+	}
+	if err := r.DelegateTargets("shared", []string{a.Path, b.Path}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []repogen.FileInfo{a, b} {
+		dirPart, file := path.Split(f.Path)
+		data, err := os.ReadFile(filepath.Join(r.Dir(), "packages", f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.Dir(), "packages", dirPart, f.Hashes["blake2b-256"]+"."+file), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md := filepath.Join(t.TempDir(), "metadata")
+	rootFile := filepath.Join(t.TempDir(), "root.json")
+	os.WriteFile(rootFile, r.TrustedRoot(), 0o644)
+	if out, code := client(t, nil, "--metadata-dir", md, "init", rootFile); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, out)
+	}
+	td := t.TempDir()
+	out, code := client(t, nil, "--metadata-url", base+"metadata/", "--metadata-dir", md,
+		"--target-name", a.Path, "--target-name", b.Path, "--target-dir", td, "--target-base-url", base+"packages/", "download")
+	if code != 1 {
+		t.Fatalf("download: exit %d, want 1: %s", code, out)
+	}
+	if !strings.Contains(out, "(role shared): as delegated by "+r.BinFor(b.Path)+": ") {
+		t.Fatalf("output does not name the delegation:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(td, url.PathEscape(a.Path))); err != nil {
+		t.Fatalf("the target signed through its own delegation was not written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(td, url.PathEscape(b.Path))); err == nil {
+		t.Fatal("the target signed by the other delegation's key was written")
+	}
+	got := strings.Join(jsonFiles(t, md), " ")
+	for _, want := range []string{r.BinFor(a.Path) + ".json", r.BinFor(b.Path) + ".json", "shared.json", "root.json", "timestamp.json"} {
+		if !strings.Contains(" "+got+" ", " "+want+" ") {
+			t.Fatalf("metadata dir holds %s, not %s", got, want)
+		}
 	}
 }
