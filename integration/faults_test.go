@@ -464,10 +464,34 @@ func assertMetadataDirVerified(t *testing.T, dir string, allowTemps bool) diskVe
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Delegated roles (bins) are kept in the delegated subdirectory, where
+	// only role files belong.
+	type entry struct {
+		name      string
+		isDir     bool
+		delegated bool
+	}
+	var all []entry
 	for _, e := range ents {
-		name := e.Name()
-		role, isJSON := strings.CutSuffix(name, ".json")
+		all = append(all, entry{name: e.Name(), isDir: e.IsDir()})
+	}
+	if dents, err := os.ReadDir(filepath.Join(dir, "delegated")); err == nil {
+		for _, e := range dents {
+			all = append(all, entry{name: filepath.Join("delegated", e.Name()), isDir: e.IsDir(), delegated: true})
+		}
+	}
+	for _, e := range all {
+		name := e.name
+		role, isJSON := strings.CutSuffix(filepath.Base(name), ".json")
 		switch {
+		case name == "delegated" && e.isDir:
+			continue
+		case e.delegated && (!isJSON || e.isDir):
+			t.Errorf("metadata directory: unexpected %s", name)
+			continue
+		case e.delegated && (role == metadata.ROOT || role == metadata.TIMESTAMP || role == metadata.SNAPSHOT || role == metadata.TARGETS):
+			t.Errorf("metadata directory: a delegated role file named like a top-level role: %s", name)
+			continue
 		case name == ".tufpip-state" || name == ".tufpip-snapshot-versions":
 			continue
 		case isTempName(name):
@@ -475,7 +499,7 @@ func assertMetadataDirVerified(t *testing.T, dir string, allowTemps bool) diskVe
 				t.Errorf("metadata directory: temporary file %s left behind", name)
 			}
 			continue
-		case !isJSON || e.IsDir():
+		case !isJSON || e.isDir:
 			t.Errorf("metadata directory: unexpected %s", name)
 			continue
 		case role == metadata.ROOT:
@@ -486,8 +510,19 @@ func assertMetadataDirVerified(t *testing.T, dir string, allowTemps bool) diskVe
 		}
 		data := read(name)
 		var ver int64
-		switch role {
-		case metadata.TIMESTAMP:
+		switch {
+		case e.delegated:
+			md, err := metadata.Targets().FromBytes(data)
+			if err == nil && top == nil {
+				err = errors.New("no targets.json to check it against")
+			}
+			if err == nil {
+				err, ver = top.VerifyDelegate(role, md), md.Signed.Version
+			}
+			if err != nil {
+				t.Errorf("metadata directory: %s does not verify: %v", name, err)
+			}
+		case role == metadata.TIMESTAMP:
 			md, err := metadata.Timestamp().FromBytes(data)
 			if err == nil {
 				err, ver = root.VerifyDelegate(role, md), md.Signed.Version
@@ -495,7 +530,7 @@ func assertMetadataDirVerified(t *testing.T, dir string, allowTemps bool) diskVe
 			if err != nil {
 				t.Errorf("metadata directory: %s does not verify: %v", name, err)
 			}
-		case metadata.SNAPSHOT:
+		case role == metadata.SNAPSHOT:
 			md, err := metadata.Snapshot().FromBytes(data)
 			if err == nil {
 				err, ver = root.VerifyDelegate(role, md), md.Signed.Version
@@ -503,7 +538,7 @@ func assertMetadataDirVerified(t *testing.T, dir string, allowTemps bool) diskVe
 			if err != nil {
 				t.Errorf("metadata directory: %s does not verify: %v", name, err)
 			}
-		case metadata.TARGETS:
+		case role == metadata.TARGETS:
 			err := errors.New("unreadable")
 			if top != nil {
 				err, ver = root.VerifyDelegate(role, top), top.Signed.Version
@@ -765,7 +800,7 @@ func TestFaultTornMetadataFile(t *testing.T) {
 	tr, _ := newFaultRepo(t, repogen.IndexLayoutPEP458, appAndLib())
 	wheel := tr.file(t, "lib", "1.1", "wheel")
 	bin := tr.Targets()[wheel.Path].Bin
-	for _, name := range []string{"root.json", "timestamp.json", "snapshot.json", "targets.json", bin + ".json", ".tufpip-state", ".tufpip-snapshot-versions"} {
+	for _, name := range []string{"root.json", "timestamp.json", "snapshot.json", "targets.json", "delegated/" + bin + ".json", ".tufpip-state", ".tufpip-snapshot-versions"} {
 		for _, keep := range []string{"empty", "half"} {
 			t.Run(name+"/"+keep, func(t *testing.T) {
 				t.Parallel()
