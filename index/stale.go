@@ -114,7 +114,7 @@ func (p *Proxy) stillSigned(ctx context.Context, vp *VerifiedPage, upstream erro
 		}
 		if err != nil || !sameTarget(ti, vf.Target) {
 			reason := fmt.Sprintf("no longer signed as it was when the page was verified (snapshot version %d)", snap)
-			out.Omitted = append(out.Omitted, Omission{vf.Filename, reason})
+			out.Omitted = append(out.Omitted, Omission{Filename: vf.Filename, Reason: reason})
 			p.cfg.Logger.Warn("file left out of the last verified page", "project", vp.Name, "file", vf.Filename, "reason", reason)
 			continue
 		}
