@@ -13,7 +13,7 @@ import (
 
 // TestTrustedTargetNeverRefreshes: TrustedTarget answers from the epoch
 // already trusted, with its snapshot version, while the repository has
-// moved on or is gone; Target, asked after a refresh, sees the change.
+// moved on (a release deleted) and is gone.
 func TestTrustedTargetNeverRefreshes(t *testing.T) {
 	r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(t.TempDir(), "repo"), BitLength: 2}, repogen.SyntheticProjects(2))
 	if err != nil {
