@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tufpip/tufpip/integration/repogen"
 )
@@ -67,7 +68,11 @@ func TestProxyStalePageSuperseded(t *testing.T) {
 	if res.Header.Get("X-Tufpip-Stale") != "" {
 		t.Errorf("a refusal is marked stale")
 	}
-	if !logHasLine(p.Log(), "msg=refused", "path=/simple/lib/ ", "status=503", "the last verified page is no longer what the repository signs") {
+	words := []string{"msg=refused", "path=/simple/lib/ ", "status=503", "the last verified page is no longer what the repository signs"}
+	for deadline := time.Now().Add(5 * time.Second); !logHasLine(p.Log(), words...) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !logHasLine(p.Log(), words...) {
 		t.Errorf("the proxy's log has no refusal line for the superseded page")
 	}
 	assertCacheVerified(t, p.Home, tr)
@@ -155,7 +160,13 @@ func TestProxyHostHeader(t *testing.T) {
 	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("the refusal has no nosniff")
 	}
-	if !logHasLine(p.Log(), "msg=refused", "path=/-/status ", "status=421", "attacker.example") {
+	// The proxy's stderr is read by another goroutine: give the line a
+	// moment to arrive.
+	words := []string{"msg=refused", "path=/-/status ", "status=421", "attacker.example"}
+	for deadline := time.Now().Add(5 * time.Second); !logHasLine(p.Log(), words...) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !logHasLine(p.Log(), words...) {
 		t.Errorf("the proxy's log has no line for the refused Host")
 	}
 }
