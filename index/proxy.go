@@ -27,6 +27,16 @@ type ProxyConfig struct {
 	// BeforePage runs before a page is verified (the proxy with the
 	// freshness window off uses it to refresh TUF metadata).
 	BeforePage func(ctx context.Context) error
+	// Hosts are the names and addresses, besides loopback ones, that
+	// requests may carry in their Host header (see hostAllowed); each is
+	// normalized with NormalizeHost. Requests for any other host are
+	// refused with 421, so that a web page that rebinds its own DNS name
+	// to this machine cannot read from the proxy.
+	Hosts []string
+	// RefusalTTL is how long a 5xx refusal of a page or file is answered
+	// again from memory, without asking the repository; 0 means
+	// DefaultRefusalTTL, negative disables it.
+	RefusalTTL time.Duration
 	Logger     *slog.Logger
 }
 
@@ -34,9 +44,11 @@ type ProxyConfig struct {
 // files it has verified with TUF. Files are verified into the cache
 // before the first byte of a response is written.
 type Proxy struct {
-	cfg     ProxyConfig
-	mux     *http.ServeMux
-	started time.Time
+	cfg      ProxyConfig
+	mux      *http.ServeMux
+	started  time.Time
+	hosts    map[string]bool
+	refusals refusalMemo
 
 	pageHits, pageMisses atomic.Int64
 	filesServed          atomic.Int64
@@ -51,7 +63,12 @@ func NewProxy(cfg ProxyConfig) *Proxy {
 	if cfg.Pages == nil {
 		cfg.Pages = &PageCache{TTL: time.Minute}
 	}
-	p := &Proxy{cfg: cfg, mux: http.NewServeMux(), started: time.Now()}
+	p := &Proxy{cfg: cfg, mux: http.NewServeMux(), started: time.Now(), hosts: map[string]bool{}}
+	for _, h := range cfg.Hosts {
+		if n, err := NormalizeHost(h); err == nil {
+			p.hosts[n] = true
+		}
+	}
 	p.mux.HandleFunc("GET /{$}", p.serveHome)
 	p.mux.HandleFunc("GET /simple/{$}", p.serveProjects)
 	p.mux.HandleFunc("GET /simple/{project}", p.redirectProject)
@@ -63,6 +80,12 @@ func NewProxy(cfg ProxyConfig) *Proxy {
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Nothing the proxy answers is meant to be sniffed into another type.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !p.hostAllowed(r.Host) {
+		p.refuseHost(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "tufpip: method not allowed", http.StatusMethodNotAllowed)
@@ -120,6 +143,15 @@ func (p *Proxy) page(ctx context.Context, name string) (vp *VerifiedPage, stale 
 		p.pageHits.Add(1)
 		return vp, stale, nil
 	}
+	key := "page " + name
+	if err := p.remembered(key); err != nil {
+		return nil, false, err
+	}
+	defer func() {
+		if err != nil {
+			p.remember(ctx, key, err)
+		}
+	}()
 	p.pageMisses.Add(1)
 	if p.cfg.BeforePage != nil {
 		err = p.cfg.BeforePage(ctx)
@@ -132,6 +164,12 @@ func (p *Proxy) page(ctx context.Context, name string) (vp *VerifiedPage, stale 
 		// is down, and only what was verified and has not expired.
 		if UpstreamUnreachable(err) {
 			if vp, ok := p.cfg.Pages.Stale(name); ok {
+				// Only what the metadata trusted now still signs: the
+				// repository may have yanked or removed a release since.
+				vp, serr := p.stillSigned(ctx, vp, err)
+				if serr != nil {
+					return nil, false, serr
+				}
 				p.cfg.Logger.Warn("upstream unreachable; serving the last verified page", "project", name, "valid_until", vp.ValidUntil(), "err", err)
 				// Memoized again, so that requests in the next TTL do
 				// not each wait for upstream to fail.
@@ -303,8 +341,14 @@ func (p *Proxy) serveFile(w http.ResponseWriter, r *http.Request) {
 		}
 		open, ti = p.cfg.Client.OpenMetadata, *vf.Metadata
 	}
+	key := "file " + name + "/" + filename
+	if err := p.remembered(key); err != nil {
+		p.fail(w, r, filename, err)
+		return
+	}
 	ent, err := open(r.Context(), *vf)
 	if err != nil {
+		p.remember(r.Context(), key, err)
 		p.fail(w, r, filename, err)
 		return
 	}
@@ -440,8 +484,12 @@ func StatusFor(err error) int {
 	var (
 		me *updater.MetadataError
 		mm *updater.MismatchError
+		se *SupersededError
 	)
 	switch {
+	case errors.As(err, &se):
+		// The repository failed us and what we had no longer stands.
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
 		return http.StatusNotFound
 	case errors.Is(err, updater.ErrExpired):

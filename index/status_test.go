@@ -31,6 +31,7 @@ func TestStatusPage(t *testing.T) {
 	get := func(accept string) (*http.Response, string) {
 		req := httptest.NewRequest(http.MethodGet, "/-/status", nil)
 		req.Header.Set("Accept", accept)
+		req.Host = "127.0.0.1:8458" // httptest's example.com is refused
 		rec := httptest.NewRecorder()
 		p.ServeHTTP(rec, req)
 		body, _ := io.ReadAll(rec.Result().Body)

@@ -81,7 +81,9 @@ func TestFaultUpstreamDown(t *testing.T) {
 	t.Cleanup(up.stop)
 	tr := &testRepo{Repo: r, Layout: repogen.IndexLayoutPEP458, URL: "http://" + up.addr}
 	tr.recordLegit(t)
-	p := startProxy(t, tr, proxyOptions{freshness: "500ms"})
+	// Refusals are not remembered, so that the proxy asks again as soon
+	// as the repository is back (TestProxyRefusalMemoPip tests the memo).
+	p := startProxy(t, tr, proxyOptions{freshness: "500ms", args: []string{"--remember-refusals", "0"}})
 	cached, uncached := tr.file(t, "lib", "1.1", "wheel"), tr.file(t, "lib", "1.0", "wheel")
 	fileURL := func(f repogen.FileInfo) string { return p.Base + "/files/" + f.Project + "/" + f.Filename }
 	wantFile := func(f repogen.FileInfo, when string) {

@@ -150,6 +150,8 @@ type proxyOptions struct {
 	// globalsAfter puts the global flags after the subcommand, which
 	// cobra accepts as well as before.
 	globalsAfter bool
+	// args are more proxy flags; env more environment variables.
+	args, env []string
 }
 
 // proxyArgs is the command line the tests run the proxy with: global
@@ -166,7 +168,7 @@ func proxyArgs(tr *testRepo, o proxyOptions) []string {
 	if o.freshness != "" {
 		globals = append(globals, "--freshness", o.freshness)
 	}
-	cmd := []string{"proxy", "--listen", "127.0.0.1:0"}
+	cmd := append([]string{"proxy", "--listen", "127.0.0.1:0"}, o.args...)
 	if o.globalsAfter {
 		return append(cmd, globals...)
 	}
@@ -198,7 +200,7 @@ func launchProxy(t *testing.T, tr *testRepo, o proxyOptions) (*proxyProc, error)
 	}
 	p := &proxyProc{Home: o.home, log: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(o.bin, proxyArgs(tr, o)...)
-	p.cmd.Env = proxyEnv()
+	p.cmd.Env = append(proxyEnv(), o.env...)
 	p.cmd.Stdout = p.log
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

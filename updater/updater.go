@@ -263,6 +263,36 @@ func (u *Updater) Target(ctx context.Context, targetPath string) (TargetInfo, er
 	return ti, err
 }
 
+// TrustedTarget answers like Target, but only from the metadata this
+// Updater already trusts, never refreshing: the current epoch, even when
+// its freshness window has passed. It is what the repository signed as of
+// the newest metadata verified, for deciding whether something verified
+// earlier still stands when the repository cannot be asked. snapshot is
+// that metadata's snapshot version, also when the path is not signed.
+// Expired metadata is refused; a bin the epoch has not loaded yet is
+// fetched (and verified) as in Target, and fails if the repository is
+// unreachable.
+func (u *Updater) TrustedTarget(ctx context.Context, targetPath string) (ti TargetInfo, snapshot int64, err error) {
+	u.mu.Lock()
+	e := u.cur
+	u.mu.Unlock()
+	if e == nil {
+		return TargetInfo{}, 0, errors.New("no metadata trusted yet in this process")
+	}
+	snapshot = e.status.Roles["snapshot"].Version
+	if err := ValidTargetPath(targetPath); err != nil {
+		return TargetInfo{}, snapshot, fmt.Errorf("%q: %w: %v", targetPath, ErrNotSigned, err)
+	}
+	now := u.cfg.Now()
+	for _, role := range []string{"root", "timestamp", "snapshot", "targets"} {
+		if rs := e.status.Roles[role]; !rs.Expires.IsZero() && !now.Before(rs.Expires) {
+			return TargetInfo{}, snapshot, &MetadataError{Role: role, Err: fmt.Errorf("%w: trusted %s version %d expired at %s", ErrExpired, role, rs.Version, rs.Expires.Format(time.RFC3339))}
+		}
+	}
+	ti, err = e.lookup(ctx, targetPath)
+	return ti, snapshot, err
+}
+
 // Status describes the trusted metadata of the current epoch, building
 // one if there is none.
 func (u *Updater) Status(ctx context.Context) (Status, error) {

@@ -24,6 +24,8 @@ func (s *session) client() *index.Client {
 type proxyOptions struct {
 	listen      string
 	allowRemote bool
+	hostnames   []string
+	refusalTTL  time.Duration
 	ready       func(url string) // tests learn the URL here
 }
 
@@ -44,6 +46,21 @@ Point pip or uv at it:
   PIP_INDEX_URL=http://127.0.0.1:8458/simple/ pip install PKG
   UV_INDEX_URL=http://127.0.0.1:8458/simple/ uv pip install PKG
 
+When the repository cannot be reached, a page verified earlier is served
+again (marked X-Tufpip-Stale) only while the metadata trusted now still
+signs exactly that page; after a yank or removal it is refused (503). A
+request refused with a 5xx status is answered with the same refusal for
+--remember-refusals, so that pip's and uv's retries do not each ask the
+repository again. pip does not show the proxy's reason: this log does
+(level=WARN msg=refused ... reason=...), and so does curl on the URL.
+
+The proxy answers only requests addressed to it by a loopback name
+(localhost, 127.0.0.1, [::1]), its --listen address, or a --hostname:
+a web page that points its own DNS name at this machine (DNS rebinding)
+gets 421 Misdirected Request. With --allow-remote, list the names and
+addresses clients use:
+  tufpip proxy --listen 0.0.0.0:8458 --allow-remote --hostname tufpip.internal,10.0.0.5
+
 /-/status reports the trusted TUF versions and expiries, cache size and
 hit rate; /-/healthz answers "ok". SIGINT or SIGTERM stops it after
 in-flight requests finish.`,
@@ -54,6 +71,8 @@ in-flight requests finish.`,
 	}
 	cmd.Flags().StringVarP(&o.listen, "listen", "l", "127.0.0.1:8458", "address to listen on")
 	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (anyone who can reach it can use your cache)")
+	cmd.Flags().StringSliceVar(&o.hostnames, "hostname", nil, "a host name or IP address clients reach the proxy by, besides loopback and --listen (repeatable or comma-separated; other Host headers get 421)")
+	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", index.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
 	return cmd
 }
 
@@ -64,6 +83,13 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	}
 	if ip := net.ParseIP(host); !o.allowRemote && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return usagef("refusing to listen on %s: not a loopback address\nhint: pass --allow-remote if you mean it", o.listen)
+	}
+	hosts, err := proxyHosts(host, o.hostnames)
+	if err != nil {
+		return err
+	}
+	if o.refusalTTL < 0 {
+		return usagef("invalid --remember-refusals %s: want a duration such as 10s, or 0", o.refusalTTL)
 	}
 	if !g.verbose && !g.quiet {
 		// One line per served file is part of what the proxy promises.
@@ -90,7 +116,11 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 		Client: s.client(),
 		Pages:  &index.PageCache{TTL: pageTTL},
 		Status: s.up.Status,
+		Hosts:  hosts,
 		Logger: g.logger,
+	}
+	if pcfg.RefusalTTL = o.refusalTTL; o.refusalTTL == 0 {
+		pcfg.RefusalTTL = -1
 	}
 	if window == 0 || g.refresh {
 		pcfg.BeforePage = s.up.Refresh
@@ -132,6 +162,39 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 		fmt.Fprintln(g.stderr, "tufpip proxy stopped")
 	}
 	return nil
+}
+
+// proxyHosts lists the hosts, besides loopback names, that requests may
+// name in their Host header: every --hostname, and the --listen host. A
+// listen address of 0.0.0.0 or :: stands for every address of this
+// machine, so those count.
+func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
+	var hosts []string
+	for _, h := range hostnames {
+		n, err := index.NormalizeHost(h)
+		if err != nil {
+			return nil, usagef("invalid --hostname: %v\nhint: give a name such as tufpip.internal or an address such as 10.0.0.5, without a port", err)
+		}
+		hosts = append(hosts, n)
+	}
+	ip := net.ParseIP(listenHost)
+	switch {
+	case listenHost == "" || ip != nil && ip.IsUnspecified():
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return nil, fmt.Errorf("listing this machine's addresses for --listen %s: %w", listenHost, err)
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				hosts = append(hosts, ipn.IP.String())
+			}
+		}
+	default:
+		if n, err := index.NormalizeHost(listenHost); err == nil {
+			hosts = append(hosts, n)
+		}
+	}
+	return hosts, nil
 }
 
 // logRequests logs one line per request at debug level.

@@ -254,3 +254,31 @@ func fitsFilesystem(p string) bool {
 	}
 	return true
 }
+
+// RemoveRelease deletes every file of project's version, as a maintainer
+// deleting a release on PyPI does: its targets are no longer signed and
+// its pages no longer list it, and the bins that signed them, snapshot
+// and timestamp are re-signed. The files stay on disk, as on a mirror
+// that still has them.
+func (r *Repo) RemoveRelease(project, version string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := NormalizeName(project)
+	return r.changeReleases(func() ([]string, error) {
+		p := r.st.Projects[name]
+		if p == nil {
+			return nil, fmt.Errorf("repogen: no project %s", name)
+		}
+		kept := p.Files[:0:0]
+		for _, f := range p.Files {
+			if f.Version != version {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) == len(p.Files) {
+			return nil, fmt.Errorf("repogen: %s has no version %s", name, version)
+		}
+		p.Files = kept
+		return []string{name}, nil
+	})
+}
