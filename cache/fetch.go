@@ -81,21 +81,31 @@ func (s *Store) join(ctx context.Context, a address, ti updater.TargetInfo, open
 	})
 	s.mu.Unlock()
 
-	defer func() {
+	leave := func() (last bool) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		fl.waiters--
 		if fl.waiters == 0 {
 			fl.cancel()
 			if s.flights[key] == fl {
 				delete(s.flights, key)
 			}
+			return true
 		}
-		s.mu.Unlock()
-	}()
+		return false
+	}
 	select {
 	case res := <-ch:
+		leave()
 		return res.Err
 	case <-ctx.Done():
+		if leave() {
+			// The last waiter waits for the cancelled download to remove
+			// its temporary file: a process that exits right after an
+			// interrupt must not leave partial bytes behind. The wait is
+			// short: the download's reads honour the cancelled context.
+			<-ch
+		}
 		return fmt.Errorf("fetching %s: %w", ti.Path, context.Cause(ctx))
 	}
 }
