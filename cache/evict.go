@@ -72,28 +72,10 @@ func (s *Store) scan() ([]stored, int64, error) {
 	return out, total, nil
 }
 
-// reserve accounts for n bytes about to be stored and, if that would take
-// the store over its limit (or its size is stale), evicts first. Making room
-// before downloading, rather than after, matters when the limit exists
-// because the disk is small.
-func (s *Store) reserve(n int64) (release func()) {
-	s.mu.Lock()
-	s.reserved += n
-	need := s.maxBytes > 0 && (s.used < 0 || s.used+s.reserved > s.maxBytes ||
-		time.Since(s.scannedAt) > rescanInterval)
-	s.mu.Unlock()
-	if need {
-		s.evict()
-	}
-	return func() {
-		s.mu.Lock()
-		s.reserved -= n
-		s.mu.Unlock()
-	}
-}
-
 // evict removes least recently used artifacts that no one has open until
 // the store, plus what Puts in progress have reserved, fits MaxBytes.
+// Making room before downloading, rather than after, matters when the
+// limit exists because the disk is small.
 func (s *Store) evict() {
 	s.evictMu.Lock()
 	defer s.evictMu.Unlock()

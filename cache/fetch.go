@@ -33,8 +33,18 @@ type flight struct {
 // Only Put's verification decides what is stored: open may return any
 // bytes.
 func (s *Store) Fetch(ctx context.Context, ti updater.TargetInfo, open func(ctx context.Context) (io.ReadCloser, error)) (*Entry, error) {
+	return s.FetchLimited(ctx, ti, 0, open)
+}
+
+// FetchLimited is Fetch for an artifact that may not exceed maxLength
+// bytes (see PutLimited); maxLength <= 0 is Fetch.
+func (s *Store) FetchLimited(ctx context.Context, ti updater.TargetInfo, maxLength int64, open func(ctx context.Context) (io.ReadCloser, error)) (*Entry, error) {
 	a, err := s.address(ti)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSignedLength(ti, maxLength); err != nil {
+		// Not even a stored copy: the caller does not want it.
 		return nil, err
 	}
 	var lastErr error
@@ -46,7 +56,7 @@ func (s *Store) Fetch(ctx context.Context, ti updater.TargetInfo, open func(ctx 
 		if !errors.Is(err, ErrNotCached) {
 			return nil, err
 		}
-		if err := s.join(ctx, a, ti, open); err != nil {
+		if err := s.join(ctx, a, ti, maxLength, open); err != nil {
 			return nil, err
 		}
 		// Stored; open it for this caller (cheap: the memo vouches for it).
@@ -63,7 +73,7 @@ func (s *Store) Fetch(ctx context.Context, ti updater.TargetInfo, open func(ctx 
 }
 
 // join waits for the shared download of a, starting it if none is running.
-func (s *Store) join(ctx context.Context, a address, ti updater.TargetInfo, open func(context.Context) (io.ReadCloser, error)) error {
+func (s *Store) join(ctx context.Context, a address, ti updater.TargetInfo, maxLength int64, open func(context.Context) (io.ReadCloser, error)) error {
 	key := a.path
 	s.mu.Lock()
 	fl := s.flights[key]
@@ -77,32 +87,42 @@ func (s *Store) join(ctx context.Context, a address, ti updater.TargetInfo, open
 	}
 	fl.waiters++
 	ch := s.sf.DoChan(key, func() (any, error) {
-		return nil, s.fill(fl.ctx, a, ti, open)
+		return nil, s.fill(fl.ctx, a, ti, maxLength, open)
 	})
 	s.mu.Unlock()
 
-	defer func() {
+	leave := func() (last bool) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		fl.waiters--
 		if fl.waiters == 0 {
 			fl.cancel()
 			if s.flights[key] == fl {
 				delete(s.flights, key)
 			}
+			return true
 		}
-		s.mu.Unlock()
-	}()
+		return false
+	}
 	select {
 	case res := <-ch:
+		leave()
 		return res.Err
 	case <-ctx.Done():
+		if leave() {
+			// The last waiter waits for the cancelled download to remove
+			// its temporary file: a process that exits right after an
+			// interrupt must not leave partial bytes behind. The wait is
+			// short: the download's reads honour the cancelled context.
+			<-ch
+		}
 		return fmt.Errorf("fetching %s: %w", ti.Path, context.Cause(ctx))
 	}
 }
 
 // fill makes sure a valid copy of the artifact is stored: an earlier flight
 // or another process may have stored it since the caller looked.
-func (s *Store) fill(ctx context.Context, a address, ti updater.TargetInfo, open func(context.Context) (io.ReadCloser, error)) error {
+func (s *Store) fill(ctx context.Context, a address, ti updater.TargetInfo, maxLength int64, open func(context.Context) (io.ReadCloser, error)) error {
 	e, err := s.open(ctx, a, ti)
 	if err == nil {
 		return e.Close()
@@ -115,7 +135,7 @@ func (s *Store) fill(ctx context.Context, a address, ti updater.TargetInfo, open
 		return fmt.Errorf("downloading %s: %w", ti.Path, err)
 	}
 	defer rc.Close()
-	e, err = s.Put(ctx, ti, rc)
+	e, err = s.put(ctx, ti, rc, maxLength)
 	if err != nil {
 		return err
 	}

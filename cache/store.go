@@ -39,12 +39,18 @@ const rescanInterval = time.Minute
 
 // StoreOptions configures a Store. The zero value is valid.
 type StoreOptions struct {
-	// MaxBytes is the size the store tries to stay under by evicting the
-	// least recently used artifacts before storing new ones; 0 means no
-	// limit. It is a target, not a quota: artifacts in use are never
-	// evicted, an artifact larger than MaxBytes is still stored, and files
-	// added by other processes are only noticed at the next scan.
+	// MaxBytes is the size the store stays under by evicting the least
+	// recently used artifacts before storing new ones; 0 means no limit.
+	// Every download in flight in this process reserves the bytes it may
+	// write (see budget.go), and one that finds no room after evicting
+	// fails with ErrCacheFull: so does an artifact larger than MaxBytes.
+	// Artifacts in use are never evicted, and files added by other
+	// processes are only noticed at the next scan.
 	MaxBytes int64
+	// MaxUnknownLength bounds an artifact whose length nobody signed (the
+	// index-only layout); 0 means DefaultMaxUnknownLength. Longer
+	// downloads fail with ErrTooLarge and nothing is stored.
+	MaxUnknownLength int64
 	// Logger receives evictions, removals of corrupt entries and similar
 	// events. nil discards them.
 	Logger *slog.Logger
@@ -85,7 +91,9 @@ type Store struct {
 	tmp       string
 	tmpLock   string
 	maxBytes  int64
-	log       *slog.Logger
+	// maxUnknown bounds artifacts of unknown length.
+	maxUnknown int64
+	log        *slog.Logger
 
 	mu        sync.Mutex
 	used      int64 // bytes of artifacts on disk as last known; <0 unknown
@@ -115,21 +123,29 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 	if opts.MaxBytes < 0 {
 		return nil, fmt.Errorf("opening artifact cache %s: negative size limit %d", dir, opts.MaxBytes)
 	}
+	if opts.MaxUnknownLength < 0 {
+		return nil, fmt.Errorf("opening artifact cache %s: negative size limit %d", dir, opts.MaxUnknownLength)
+	}
+	maxUnknown := opts.MaxUnknownLength
+	if maxUnknown == 0 {
+		maxUnknown = DefaultMaxUnknownLength
+	}
 	dir = filepath.Clean(dir)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		dir:       dir,
-		artifacts: filepath.Join(dir, "artifacts"),
-		tmp:       filepath.Join(dir, "tmp"),
-		tmpLock:   filepath.Join(dir, "tmp"+lockSuffix),
-		maxBytes:  opts.MaxBytes,
-		log:       log,
-		used:      -1,
-		memo:      map[string]verified{},
-		flights:   map[string]*flight{},
+		dir:        dir,
+		artifacts:  filepath.Join(dir, "artifacts"),
+		tmp:        filepath.Join(dir, "tmp"),
+		tmpLock:    filepath.Join(dir, "tmp"+lockSuffix),
+		maxBytes:   opts.MaxBytes,
+		maxUnknown: maxUnknown,
+		log:        log,
+		used:       -1,
+		memo:       map[string]verified{},
+		flights:    map[string]*flight{},
 	}
 	for _, d := range []string{s.artifacts, s.tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -230,7 +246,22 @@ func (s *Store) address(ti updater.TargetInfo) (address, error) {
 //
 // ctx is checked between reads; a Read that blocks is interrupted only if
 // r itself honours a context (as an HTTP response body does).
+//
+// The download holds its length against the size budget while it runs
+// (see budget.go); it fails with ErrCacheFull when there is no room even
+// after evicting.
 func (s *Store) Put(ctx context.Context, ti updater.TargetInfo, r io.Reader) (*Entry, error) {
+	return s.put(ctx, ti, r, 0)
+}
+
+// PutLimited is Put for an artifact that may not exceed maxLength bytes
+// (maxLength <= 0: no limit beyond the store's), whatever length it was
+// signed with; a longer one fails with ErrTooLarge and is not stored.
+func (s *Store) PutLimited(ctx context.Context, ti updater.TargetInfo, r io.Reader, maxLength int64) (*Entry, error) {
+	return s.put(ctx, ti, r, maxLength)
+}
+
+func (s *Store) put(ctx context.Context, ti updater.TargetInfo, r io.Reader, maxLength int64) (*Entry, error) {
 	a, err := s.address(ti)
 	if err != nil {
 		return nil, err
@@ -238,13 +269,19 @@ func (s *Store) Put(ctx context.Context, ti updater.TargetInfo, r io.Reader) (*E
 	if ti.Length < 0 && ti.Length != updater.UnknownLength {
 		return nil, fmt.Errorf("%s: negative signed length %d", ti.Path, ti.Length)
 	}
+	limit := ti.Length
+	if ti.Length == updater.UnknownLength {
+		limit = s.maxUnknown
+	}
+	if err := checkSignedLength(ti, maxLength); err != nil {
+		return nil, err
+	}
+	if maxLength > 0 {
+		limit = min(limit, maxLength)
+	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("caching %s: %w", ti.Path, context.Cause(ctx))
 	}
-	// A file whose length nobody signed (index-only layout) is accounted
-	// once it is written.
-	release := s.reserve(max(ti.Length, 0))
-	defer release()
 
 	unlockTmp, err := lockFile(ctx, s.tmpLock, true)
 	if err != nil {
@@ -254,7 +291,14 @@ func (s *Store) Put(ctx context.Context, ti updater.TargetInfo, r io.Reader) (*E
 		return nil, s.diskErr(ti, err)
 	}
 	defer unlockTmp()
-	return s.writeVerified(ctx, ti, r, a)
+	// A known or capped length is held in full before the first byte; a
+	// file whose length nobody signed holds what it has written plus a
+	// margin, growing as it goes.
+	first := limit
+	if ti.Length == updater.UnknownLength && maxLength <= 0 {
+		first = min(limit, unknownLengthStep)
+	}
+	return s.writeVerified(ctx, ti, r, a, first, limit)
 }
 
 // recordingWriter remembers the destination's error so Put can tell a
@@ -295,12 +339,17 @@ func (s *Store) diskErr(ti updater.TargetInfo, err error) error {
 // writeVerified does Put's work. The returned Entry is opened and guarded
 // against eviction before the rename, because another process may evict
 // an unguarded artifact the moment its final name appears.
-func (s *Store) writeVerified(ctx context.Context, ti updater.TargetInfo, r io.Reader, a address) (_ *Entry, err error) {
+func (s *Store) writeVerified(ctx context.Context, ti updater.TargetInfo, r io.Reader, a address, reserve, limit int64) (_ *Entry, err error) {
 	f, err := os.CreateTemp(s.tmp, tempPrefix+"*")
 	if err != nil {
 		return nil, s.diskErr(ti, err)
 	}
 	tmp := f.Name()
+	// Reserved once the store has proved writable, so that a read-only
+	// or broken store reports that rather than being full; the deferred
+	// cleanup removes the temp file if there is no room.
+	res, rerr := s.reserve(reserve)
+	defer res.release()
 	var rf *os.File
 	var lk *flock.Flock
 	defer func() {
@@ -320,6 +369,9 @@ func (s *Store) writeVerified(ctx context.Context, ti updater.TargetInfo, r io.R
 			s.log.Warn("could not remove temporary file", "file", tmp, "err", rerr)
 		}
 	}()
+	if rerr != nil {
+		return nil, fmt.Errorf("caching %s: %w", ti.Path, rerr)
+	}
 	// Read-only files guard against tools that edit in place; eviction
 	// only needs write access to the directory.
 	if runtime.GOOS != "windows" {
@@ -332,9 +384,12 @@ func (s *Store) writeVerified(ctx context.Context, ti updater.TargetInfo, r io.R
 		dst = s.wrapTemp(dst)
 	}
 	rec := &recordingWriter{w: dst}
-	if _, err := updater.VerifyCopy(rec, ctxReader{ctx, r}, ti); err != nil {
+	bw := &budgetWriter{w: rec, res: res, ti: ti, limit: limit}
+	if _, err := updater.VerifyCopy(bw, ctxReader{ctx, r}, ti); err != nil {
 		var mm *updater.MismatchError
 		switch {
+		case bw.err != nil:
+			return nil, bw.err
 		case rec.err != nil:
 			return nil, s.diskErr(ti, rec.err)
 		case errors.As(err, &mm):

@@ -435,20 +435,31 @@ func TestEviction(t *testing.T) {
 		t.Error("held entry unreadable")
 	}
 
-	// An artifact bigger than the limit is still stored; the rest goes.
+	// An artifact bigger than the limit is refused before a byte is
+	// read, though the store evicts what it can trying to make room.
 	tiBig, dBig := mk(5, 500)
-	big := put(t, s, tiBig, dBig)
-	big.Close()
-	if !exists(big.Path) {
-		t.Error("oversize artifact not stored")
+	r := &countingReader{r: bytes.NewReader(dBig)}
+	if _, err := s.Put(context.Background(), tiBig, r); !errors.Is(err, ErrCacheFull) || r.n != 0 {
+		t.Errorf("oversize Put: %v after reading %d bytes, want ErrCacheFull before reading", err, r.n)
 	}
-	if n, _ := s.Size(); n != 500 {
-		t.Errorf("Size = %d, want 500 (only the big one)", n)
+	if _, err := s.Get(context.Background(), tiBig); !errors.Is(err, ErrNotCached) {
+		t.Errorf("oversize artifact stored: %v", err)
 	}
 	// Evicted entries are simply not cached any more.
 	if _, err := s.Get(context.Background(), tis[0]); !errors.Is(err, ErrNotCached) {
 		t.Errorf("Get evicted: %v, want ErrNotCached", err)
 	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // cancellingReader cancels its context after the first read, as a client

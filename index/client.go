@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type Client struct {
 	Store *cache.Store
 	// MaxPageBytes bounds a page whose length is not signed (dists-only).
 	MaxPageBytes int64
+	// MaxCoreMetadataBytes bounds a .metadata file (PEP 658), signed
+	// length or not; 0 means DefaultMaxCoreMetadataBytes.
+	MaxCoreMetadataBytes int64
 	// Parallel bounds concurrent target lookups for one page.
 	Parallel int
 	Logger   *slog.Logger
@@ -328,7 +332,12 @@ func (c *Client) OpenMetadata(ctx context.Context, f VerifiedFile) (*cache.Entry
 	if f.Metadata == nil {
 		return nil, fmt.Errorf("%s.metadata: %w", f.Filename, updater.ErrNotSigned)
 	}
-	return FetchVerified(ctx, c.HTTP, c.Store, *f.Metadata, f.MetadataURL())
+	limit := cmp.Or(c.MaxCoreMetadataBytes, DefaultMaxCoreMetadataBytes)
+	ent, err := fetchVerified(ctx, c.HTTP, c.Store, *f.Metadata, f.MetadataURL(), limit)
+	if errors.Is(err, cache.ErrTooLarge) {
+		return nil, fmt.Errorf("core metadata of %s: %w (the limit for .metadata files is %d bytes); nothing was cached", f.Filename, err, limit)
+	}
+	return ent, err
 }
 
 // Projects returns upstream's project list. No layout signs it: it is

@@ -28,7 +28,18 @@ const (
 // hash match ti ever appears under its final name. Concurrent callers for
 // one artifact share one download.
 func FetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti updater.TargetInfo, url string) (*cache.Entry, error) {
-	return store.Fetch(ctx, ti, func(ctx context.Context) (io.ReadCloser, error) {
+	return fetchVerified(ctx, hc, store, ti, url, 0)
+}
+
+// DefaultMaxCoreMetadataBytes bounds a core metadata file (PEP 658). Real
+// METADATA files are a few kilobytes, the largest on PyPI a few hundred.
+const DefaultMaxCoreMetadataBytes = 16 << 20
+
+// fetchVerified is FetchVerified for an artifact of at most maxLength
+// bytes (0: no limit but the store's): a longer one, announced or
+// streamed, fails with cache.ErrTooLarge and nothing is stored.
+func fetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti updater.TargetInfo, url string, maxLength int64) (*cache.Entry, error) {
+	return store.FetchLimited(ctx, ti, maxLength, func(ctx context.Context) (io.ReadCloser, error) {
 		resp, err := updater.GetStream(ctx, hc, url, downloadIdle)
 		if err != nil {
 			return nil, err
@@ -36,6 +47,10 @@ func FetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti 
 		if ti.Length >= 0 && resp.ContentLength > ti.Length {
 			resp.Body.Close()
 			return nil, &updater.MismatchError{Path: ti.Path, Check: "length", Want: itoa(ti.Length), Got: itoa(resp.ContentLength) + " (announced)"}
+		}
+		if maxLength > 0 && resp.ContentLength > maxLength {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %w: %d bytes announced, more than %d", ti.Path, cache.ErrTooLarge, resp.ContentLength, maxLength)
 		}
 		rb := &resumingBody{ctx: ctx, hc: hc, url: url, cur: resp.Body, validator: validatorOf(resp)}
 		body := &updater.SlowReader{R: rb, MinRate: minDownloadRate, Grace: downloadRateWait}

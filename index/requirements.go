@@ -12,10 +12,12 @@ import (
 
 // Requirements files (pip's format) and PEP 508 requirements, as far as
 // tufpip can honour them: name-based requirements with version
-// specifiers, environment markers and --hash options. Anything that would
-// make pip fetch from somewhere else or something else (URLs, paths,
-// editable installs, nested files) is refused, never skipped: a skipped
-// line would be a requirement nobody verified.
+// specifiers, environment markers and --hash options. Lines that would
+// make pip fetch from somewhere else or something else (index and
+// find-links options, URLs, paths, editable installs) are returned as
+// Sources for the caller to refuse, never silently skipped: a skipped
+// line would be a requirement nobody verified. Nested files and other
+// options are errors.
 
 // DefaultMaxRequirementsBytes bounds a requirements file. Lock files for
 // large applications are a few hundred kilobytes.
@@ -138,31 +140,40 @@ type RequirementsFile struct {
 	// --require-hashes or any requirement has a --hash. Then every
 	// requirement has at least one hash (ParseRequirements enforces it).
 	HashChecking bool
-	// Ignored lists index options (--index-url and friends) that were
-	// read and ignored: tufpip fetches from its own verified repository.
-	Ignored []IgnoredOption
+	// Sources lists, in file order, the lines that tell pip where to
+	// look for files or name a file directly. tufpip itself only ever
+	// takes files its TUF repository signed, but pip, reading the same
+	// file, would follow them; the caller decides which are acceptable.
+	Sources []Source
 }
 
-// IgnoredOption is an option ParseRequirements accepted without effect.
-type IgnoredOption struct {
-	Line   int
+// Source is a requirements-file line that makes pip look somewhere for
+// files, or that names a file directly instead of a project.
+type Source struct {
+	Line int
+	// Option is the option as written ("--extra-index-url", "-f",
+	// "--trusted-host", "--no-index", "-e"), or "" for a requirement
+	// that is a URL, a path or a direct reference (NAME @ URL).
 	Option string
+	// Value is the option's argument or the requirement's text.
+	Value string
 }
 
-// ignoredGlobalOptions name where pip would look for files. tufpip only
-// takes files its TUF repository signed, so they cannot widen what is
-// accepted. The value says whether the option takes an argument.
-var ignoredGlobalOptions = map[string]bool{
+// sourceOptions name where pip would look for files. The value says
+// whether the option takes an argument.
+var sourceOptions = map[string]bool{
 	"-i": true, "--index-url": true, "--extra-index-url": true,
 	"-f": true, "--find-links": true, "--trusted-host": true,
 	"--no-index": false,
+	"-e":         true, "--editable": true,
 }
 
 // ParseRequirements reads a pip requirements file: one requirement per
 // line, "\" continuations, "#" comments (at the start of a line or after
 // whitespace), blank lines, per-requirement --hash options and the global
-// --require-hashes. Index options are recorded in Ignored. Everything else
-// pip accepts (URLs, paths, -e, -r, -c, other options, ${VAR}
+// --require-hashes. Index and find-links options, editable installs, and
+// requirements that are URLs, paths or direct references are recorded in
+// Sources. Everything else pip accepts (-r, -c, other options, ${VAR}
 // expansion) is an error wrapping ErrUnsupportedRequirement, and invalid
 // text one wrapping ErrInvalidRequirement; errors are *RequirementsError
 // with the line. maxBytes <= 0 means DefaultMaxRequirementsBytes.
@@ -212,6 +223,13 @@ func ParseRequirements(r io.Reader, maxBytes int64) (*RequirementsFile, error) {
 			continue
 		}
 		req, err := ParseRequirement(args)
+		var dr *directRefError
+		if errors.As(err, &dr) {
+			// Options after it (--hash) are pip's business: tufpip
+			// verifies nothing about this line.
+			rf.Sources = append(rf.Sources, Source{Line: ll.line, Value: strings.TrimSpace(args)})
+			continue
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -403,24 +421,24 @@ func (rf *RequirementsFile) globalOptions(line int, tokens []string) error {
 			continue
 		case "-r", "--requirement", "-c", "--constraint":
 			return fmt.Errorf("%w: %s (nested requirements or constraints files): pass each file with its own -r", ErrUnsupportedRequirement, name)
-		case "-e", "--editable":
-			return fmt.Errorf("%w: %s (editable installs are not distributions the repository signs)", ErrUnsupportedRequirement, name)
 		case "--hash":
 			return fmt.Errorf("%w: --hash must follow a requirement on the same logical line", ErrInvalidRequirement)
 		}
-		takesValue, ok := ignoredGlobalOptions[name]
+		takesValue, ok := sourceOptions[name]
 		if !ok {
 			return fmt.Errorf("%w: option %s in a requirements file", ErrUnsupportedRequirement, truncate(name, 40))
 		}
+		_, value, _ := splitOption(tokens[i])
 		if takesValue && !hasValue {
 			if i+1 >= len(tokens) {
 				return fmt.Errorf("%w: %s needs a value", ErrInvalidRequirement, name)
 			}
 			i++
+			value = tokens[i]
 		} else if !takesValue && hasValue {
 			return fmt.Errorf("%w: %s takes no value", ErrInvalidRequirement, name)
 		}
-		rf.Ignored = append(rf.Ignored, IgnoredOption{Line: line, Option: name})
+		rf.Sources = append(rf.Sources, Source{Line: line, Option: name, Value: value})
 	}
 	return nil
 }
@@ -500,7 +518,7 @@ func ParseRequirement(s string) (Requirement, error) {
 	}
 	name := t[:i]
 	if !strings.HasPrefix(strings.TrimLeft(t[i:], " \t"), "@") && looksLikeURLOrPath(t) {
-		return Requirement{}, fmt.Errorf("%w: %q: URLs and paths name files no repository signed; use NAME==VERSION", ErrUnsupportedRequirement, truncate(t, 80))
+		return Requirement{}, &directRefError{fmt.Sprintf("%v: %q: URLs and paths name files no repository signed; use NAME==VERSION", ErrUnsupportedRequirement, truncate(t, 80))}
 	}
 	if !ValidProjectName(name) {
 		if name == "" {
@@ -528,7 +546,7 @@ func ParseRequirement(s string) (Requirement, error) {
 		rest = strings.TrimLeft(rest[end+1:], " \t")
 	}
 	if strings.HasPrefix(rest, "@") {
-		return Requirement{}, fmt.Errorf("%w: %q: direct references (NAME @ URL) name files no repository signed; use NAME==VERSION", ErrUnsupportedRequirement, truncate(t, 80))
+		return Requirement{}, &directRefError{fmt.Sprintf("%v: %q: direct references (NAME @ URL) name files no repository signed; use NAME==VERSION", ErrUnsupportedRequirement, truncate(t, 80))}
 	}
 	spec, marker, hasMarker := strings.Cut(rest, ";")
 	spec = strings.TrimSpace(spec)
@@ -560,6 +578,15 @@ func ParseRequirement(s string) (Requirement, error) {
 	}
 	return r, nil
 }
+
+// directRefError is ParseRequirement's error for a requirement that names
+// a file (a URL, a path, NAME @ URL) rather than a project: valid for pip,
+// but nothing a repository signs. ParseRequirements turns it into a
+// Source.
+type directRefError struct{ msg string }
+
+func (e *directRefError) Error() string { return e.msg }
+func (e *directRefError) Unwrap() error { return ErrUnsupportedRequirement }
 
 // looksLikeURLOrPath reports text pip would take as a URL or a file path
 // rather than a requirement.

@@ -32,9 +32,9 @@ func TestParseRequirementsPipCompile(t *testing.T) {
 	if !rf.HashChecking {
 		t.Error("HashChecking off with --hash present")
 	}
-	wantIgnored := []IgnoredOption{{4, "--index-url"}, {5, "--extra-index-url"}}
-	if !reflect.DeepEqual(rf.Ignored, wantIgnored) {
-		t.Errorf("Ignored = %v, want %v", rf.Ignored, wantIgnored)
+	wantSources := []Source{{4, "--index-url", "https://pypi.org/simple"}, {5, "--extra-index-url", "https://example.com/simple"}}
+	if !reflect.DeepEqual(rf.Sources, wantSources) {
+		t.Errorf("Sources = %v, want %v", rf.Sources, wantSources)
 	}
 	if len(rf.Requirements) != 3 {
 		t.Fatalf("got %d requirements: %v", len(rf.Requirements), rf.Requirements)
@@ -66,10 +66,7 @@ func TestParseRequirementsErrors(t *testing.T) {
 		unsupported bool
 		substr      string
 	}{
-		{"url", "https://example.com/x.whl\n", 1, true, "URLs and paths"},
-		{"direct reference", "pkg @ https://example.com/pkg.whl\n", 1, true, "direct references"},
-		{"path", "./dist/pkg-1.0.whl\n", 1, true, "URLs and paths"},
-		{"editable", "-e .\n", 1, true, "editable"},
+		{"editable without value", "-e\n", 1, false, "needs a value"},
 		{"nested", "\n-r other.txt\n", 2, true, "nested"},
 		{"constraint", "-c c.txt\n", 1, true, "nested"},
 		{"unknown global option", "--pre\n", 1, true, "--pre"},
@@ -110,6 +107,62 @@ func TestParseRequirementsErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tt.substr)
 			}
 		})
+	}
+}
+
+// Lines that make pip fetch from elsewhere, or name a file instead of a
+// project, are reported with their line, never dropped and never parsed
+// as requirements.
+func TestParseRequirementsSources(t *testing.T) {
+	in := "a==1\n" +
+		"https://example.com/x-1.0-py3-none-any.whl\n" +
+		"pkg @ https://example.com/pkg.whl --hash=sha256:" + reqHashA + "\n" +
+		"Pkg[extra] @ git+https://example.com/pkg.git ; python_version > '3'\n" +
+		"./dist/pkg-1.0.whl\n" +
+		"-e .\n" +
+		"--editable=git+https://example.com/e.git#egg=e\n" +
+		"-f https://example.com/links/\n" +
+		"--find-links=./wheels\n" +
+		"-fhttps://example.com/f/\n" +
+		"-i https://example.com/simple/\n" +
+		"--extra-index-url https://extra.example/simple/ --trusted-host extra.example\n" +
+		"--no-index\n" +
+		"b==2\n"
+	rf, err := ParseRequirements(strings.NewReader(in), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Source{
+		{2, "", "https://example.com/x-1.0-py3-none-any.whl"},
+		{3, "", "pkg @ https://example.com/pkg.whl"},
+		{4, "", "Pkg[extra] @ git+https://example.com/pkg.git ; python_version > '3'"},
+		{5, "", "./dist/pkg-1.0.whl"},
+		{6, "-e", "."},
+		{7, "--editable", "git+https://example.com/e.git#egg=e"},
+		{8, "-f", "https://example.com/links/"},
+		{9, "--find-links", "./wheels"},
+		{10, "-f", "https://example.com/f/"},
+		{11, "-i", "https://example.com/simple/"},
+		{12, "--extra-index-url", "https://extra.example/simple/"},
+		{12, "--trusted-host", "extra.example"},
+		{13, "--no-index", ""},
+	}
+	if !reflect.DeepEqual(rf.Sources, want) {
+		t.Errorf("Sources:\n got %v\nwant %v", rf.Sources, want)
+	}
+	var names []string
+	for _, r := range rf.Requirements {
+		names = append(names, r.Project)
+	}
+	if !reflect.DeepEqual(names, []string{"a", "b"}) {
+		t.Errorf("requirements %v, want [a b]", names)
+	}
+	// A single requirement string (a command-line argument) stays an
+	// error: there is no file to report a line of.
+	for _, s := range []string{"pkg @ https://example.com/pkg.whl", "https://example.com/x.whl", "./x.whl"} {
+		if _, err := ParseRequirement(s); !errors.Is(err, ErrUnsupportedRequirement) {
+			t.Errorf("ParseRequirement(%q) = %v, want ErrUnsupportedRequirement", s, err)
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ type downloadOptions struct {
 	jobs     int
 	target   targetOptions
 	formats  *formatControl
+	sources  sourceOptions
 	// terminal overrides the check whether stderr is a terminal (tests).
 	terminal *bool
 }
@@ -66,7 +67,12 @@ win_amd64, macosx_11_0_arm64) override it. Environment markers
 requirement whose marker does not hold is skipped.
 
 -r FILE reads a pip requirements file in which every requirement is pinned
-with ==VERSION. Each --hash must agree with the verified bytes: a file is
+with ==VERSION. A line that would make pip, installing from the same file,
+fetch from outside the verified index (--index-url or --extra-index-url
+other than the tufpip proxy's, --find-links, a URL, path or NAME @ URL
+requirement, -e) fails the download (exit 1) unless
+--allow-unverified-sources is given; then each is a warning and such
+requirements are not downloaded. Each --hash must agree with the verified bytes: a file is
 taken only if one of its digests is listed (the signed hashes, or the
 sha256/sha384/sha512 tufpip computes over the verified bytes when the
 repository signs only blake2b-256). A line with a --hash puts the whole
@@ -84,7 +90,8 @@ releases or mark them yanked, but every file taken is still verified.
 
 Output: one line per file, "verified NAME (N bytes, sha256 HEX)".
 Exit codes: 0 every file verified and written; 1 a file or release was
-refused (tampered, not signed, hash not in the requirements file); 2 usage
+refused (tampered, not signed, hash not in the requirements file) or a
+requirements line points pip outside the verified index; 2 usage
 error, no matching release, or the repository could not be trusted or
 reached (expired or invalid metadata, network).`,
 		Example: `  tufpip download requests==2.31.0 -d wheelhouse/
@@ -105,6 +112,7 @@ reached (expired or invalid metadata, network).`,
 	f.StringVar(&o.target.implementation, "implementation", "", "target implementation tag: cp or pp (default: python3's, else cp)")
 	f.Var(&formatFlag{fc: o.formats, noBin: true}, "no-binary", "do not take wheels: :all:, :none: or comma-separated projects")
 	f.Var(&formatFlag{fc: o.formats}, "only-binary", "do not take sdists: :all:, :none: or comma-separated projects")
+	o.sources.addFlags(f)
 	return cmd
 }
 
@@ -140,9 +148,20 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		}
 		reqs = append(reqs, r)
 	}
-	fromFiles, err := readRequirements(g, o.reqFiles)
+	fromFiles, sources, err := readRequirements(g, o.reqFiles)
 	if err != nil {
 		return err
+	}
+	if problems := judgeSources(g, &o.sources, sources); len(problems) > 0 {
+		// pip, installing from the same file, would take files from
+		// there too: downloading only the verified ones would give a
+		// false sense of safety.
+		for _, p := range problems {
+			fmt.Fprintf(g.stderr, "tufpip: %s\n", p.Error())
+		}
+		fmt.Fprintf(g.stderr, "tufpip: nothing was written to %s: %s of the requirements would make pip fetch from outside the verified index\n", o.dir, plural(len(problems), "line"))
+		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
+		return errSilent
 	}
 	reqs = append(reqs, fromFiles...)
 	if err := checkDuplicates(reqs); err != nil {

@@ -41,7 +41,7 @@ func describe(err error) (msg, hint string, code int) {
 	case errors.As(err, &ue):
 		return msg, hint, exitUsage
 	case errors.Is(err, context.Canceled):
-		return "interrupted", "", exitFailed
+		return "interrupted", "", interruptExitCode(err)
 	case errors.As(err, &mm):
 		return msg, "the file does not match what the repository signed: a tampered mirror, a broken download or a corrupted cache; nothing was written", exitFailed
 	case errors.Is(err, updater.ErrExpired):

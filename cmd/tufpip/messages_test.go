@@ -74,6 +74,7 @@ var internalMessages = map[string]string{
 	"already reported":                        "errSilent: marks an error that was already printed",
 	"snapshot needs go-tuf's general path":    "updater's errFallback: the fast snapshot check hands over to go-tuf",
 	"no artifact cache to read the file into": "index.Client without a Store; every command gives it one",
+	"signal received":                         "interruptedError: the cause of an interrupted run; users read \"interrupted\"",
 }
 
 // reasonFuncs are functions whose string results are reasons users read

@@ -14,14 +14,18 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/tufpip/tufpip/index"
@@ -31,8 +35,12 @@ import (
 // readRequirements parses the requirements files at paths ("-" is
 // standard input). Every requirement must pin one version exactly: -r is
 // for lock files, where "latest" would make the result depend on the day.
-func readRequirements(g *globals, paths []string) ([]index.Requirement, error) {
+// It also returns the lines that would make pip fetch from somewhere
+// (index and find-links options, URLs, paths, editable installs), for
+// judgeSources.
+func readRequirements(g *globals, paths []string) ([]index.Requirement, []fileSource, error) {
 	var reqs []index.Requirement
+	var sources []fileSource
 	for _, p := range paths {
 		var r io.Reader
 		name := p
@@ -41,7 +49,7 @@ func readRequirements(g *globals, paths []string) ([]index.Requirement, error) {
 		} else {
 			f, err := os.Open(p)
 			if err != nil {
-				return nil, usagef("reading requirements: %v", err)
+				return nil, nil, usagef("reading requirements: %v", err)
 			}
 			defer f.Close()
 			r = f
@@ -52,21 +60,184 @@ func readRequirements(g *globals, paths []string) ([]index.Requirement, error) {
 			if errors.Is(err, index.ErrUnsupportedRequirement) {
 				hint = "\nhint: tufpip takes name==version requirements with --hash options; remove or resolve the line"
 			}
-			return nil, usagef("%s: %v%s", name, err, hint)
+			return nil, nil, usagef("%s: %v%s", name, err, hint)
 		}
-		for _, ig := range rf.Ignored {
-			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: warning: %s: line %d: %s ignored: files come only from the TUF repository\n", name, ig.Line, ig.Option)
-			}
+		for _, src := range rf.Sources {
+			sources = append(sources, fileSource{file: name, Source: src})
 		}
 		for _, req := range rf.Requirements {
 			if _, ok := req.Pin(); !ok {
-				return nil, usagef("%s: line %d: %s is not pinned\nhint: requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)", name, req.Line, req.NameSpec())
+				return nil, nil, usagef("%s: line %d: %s is not pinned\nhint: requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)", name, req.Line, req.NameSpec())
 			}
 			reqs = append(reqs, req)
 		}
 	}
-	return reqs, nil
+	return reqs, sources, nil
+}
+
+// ---- where pip would fetch from ----
+
+// outsideIndex is why a requirements-file line is refused: tufpip checked
+// what the verified index serves, but pip, reading the same file, would
+// also take files from where the line points.
+const outsideIndex = "pip would fetch from outside the verified index"
+
+// defaultProxyURL is where "tufpip proxy" serves by default.
+const defaultProxyURL = "http://127.0.0.1:8458/simple/"
+
+// sourceOptions are the flags of download and verify about requirements
+// lines that point pip elsewhere.
+type sourceOptions struct {
+	// allowUnverified turns refusals into warnings.
+	allowUnverified bool
+	// proxyURL is the tufpip proxy's index URL, which --index-url and
+	// --extra-index-url may name.
+	proxyURL string
+}
+
+func (so *sourceOptions) addFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&so.allowUnverified, "allow-unverified-sources", false,
+		"accept requirements-file lines that make pip fetch from outside the verified index (--index-url/--extra-index-url elsewhere, --find-links, URLs, paths, -e), with a warning each")
+	fs.StringVar(&so.proxyURL, "proxy-url", "",
+		"the tufpip proxy's index URL, which a requirements file may name with --index-url (default: from [proxy] listen in the config file, else "+defaultProxyURL+")")
+}
+
+// proxy returns the proxy URL to accept: the flag, else the config file's
+// [proxy] listen, else the default.
+func (so *sourceOptions) proxy(g *globals) string {
+	if so.proxyURL != "" {
+		return so.proxyURL
+	}
+	if t, ok := g.configFile["proxy"].(map[string]any); ok {
+		if l, ok := t["listen"].(string); ok && l != "" {
+			return "http://" + l + "/simple/"
+		}
+	}
+	return defaultProxyURL
+}
+
+// fileSource is a Source and the file it came from.
+type fileSource struct {
+	file string
+	index.Source
+}
+
+// where is "FILE:LINE".
+func (fs fileSource) where() string { return fmt.Sprintf("%s:%d", fs.file, fs.Line) }
+
+// text is the line's option and value as messages show them, with
+// passwords in URLs masked.
+func (fs fileSource) text() string {
+	t := fs.Value
+	if fs.Option != "" {
+		t = strings.TrimSpace(fs.Option + " " + fs.Value)
+	}
+	return printable(redactPasswords(t))
+}
+
+// printable returns s, or s quoted when it holds characters a terminal
+// would act on or hide (controls, bidi overrides): a requirements file
+// may come from someone else's pull request.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsGraphic(r) {
+			return strconv.QuoteToGraphic(s)
+		}
+	}
+	return s
+}
+
+var userinfoRE = regexp.MustCompile(`(://[^/@\s:]*):[^/@\s]*@`)
+
+// redactPasswords masks the password of every URL in s.
+func redactPasswords(s string) string { return userinfoRE.ReplaceAllString(s, "$1:xxxxx@") }
+
+// sourceProblem is a line pip would follow out of the verified index.
+type sourceProblem struct {
+	fileSource
+	what string // "an index", "find-links", "an editable install", ...
+}
+
+// Error is the message users read: "FILE:LINE: OPTION VALUE: <what>: pip
+// would fetch from outside the verified index".
+func (p sourceProblem) Error() string {
+	return fmt.Sprintf("%s: %s: %s", p.where(), p.text(), p.reason())
+}
+
+// reason is the message without the location.
+func (p sourceProblem) reason() string { return p.what + ": " + outsideIndex }
+
+// judgeSources sorts the lines of sources: those pip can follow without
+// leaving the verified index (--index-url or --extra-index-url naming the
+// tufpip proxy, --no-index) pass silently; --trusted-host for another host
+// is a warning (it names no source, but pip would skip TLS checks for
+// it); the rest are returned as problems, or, with
+// --allow-unverified-sources, printed as warnings.
+func judgeSources(g *globals, so *sourceOptions, sources []fileSource) []sourceProblem {
+	proxy, _ := url.Parse(so.proxy(g))
+	var problems []sourceProblem
+	for _, src := range sources {
+		var what string
+		switch src.Option {
+		case "--no-index":
+			continue
+		case "-i", "--index-url", "--extra-index-url":
+			if sameIndex(src.Value, proxy) {
+				continue
+			}
+			what = "an index other than the tufpip proxy (" + redactPasswords(proxy.String()) + ")"
+		case "-f", "--find-links":
+			what = "a find-links location"
+		case "-e", "--editable":
+			what = "an editable install"
+		case "--trusted-host":
+			if proxy != nil && (strings.EqualFold(src.Value, proxy.Host) || strings.EqualFold(src.Value, proxy.Hostname())) {
+				continue
+			}
+			if !g.quiet {
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s: %s: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n", src.where(), src.text())
+			}
+			continue
+		case "":
+			what = "a URL, path or direct reference instead of NAME==VERSION"
+		default:
+			what = "an option that points pip elsewhere"
+		}
+		p := sourceProblem{fileSource: src, what: what}
+		if so.allowUnverified {
+			if !g.quiet {
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s (allowed by --allow-unverified-sources; not verified)\n", p.Error())
+			}
+			continue
+		}
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+// sameIndex reports whether raw names the index at proxy: same scheme,
+// host and port (case-insensitive, default ports implied) and path, with
+// or without the final slash.
+func sameIndex(raw string, proxy *url.URL) bool {
+	u, err := url.Parse(raw)
+	if err != nil || proxy == nil || u.Host == "" {
+		return false
+	}
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		return map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.EqualFold(u.Scheme, proxy.Scheme) &&
+		strings.EqualFold(u.Hostname(), proxy.Hostname()) && port(u) == port(proxy) &&
+		strings.TrimSuffix(u.EscapedPath(), "/") == strings.TrimSuffix(proxy.EscapedPath(), "/") &&
+		u.RawQuery == "" && u.Fragment == ""
+}
+
+// sourcesHint is what to do about refused lines.
+func sourcesHint(so *sourceOptions, g *globals) string {
+	return fmt.Sprintf("tufpip verified only what the repository's index serves. Remove the lines, point --index-url at the tufpip proxy (%s), or pass --allow-unverified-sources to accept them with a warning", so.proxy(g))
 }
 
 // requirementLabel names a requirement in messages: its text, and where it

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/integration/repogen"
 )
 
@@ -223,29 +224,124 @@ func TestExpandPlatforms(t *testing.T) {
 func TestReadRequirements(t *testing.T) {
 	dir := t.TempDir()
 	g := &globals{stderr: &bytes.Buffer{}, stdin: strings.NewReader("a==1\n")}
-	reqs, err := readRequirements(g, []string{"-"})
+	reqs, _, err := readRequirements(g, []string{"-"})
 	if err != nil || len(reqs) != 1 || reqs[0].Project != "a" {
 		t.Fatalf("stdin: %v %v", reqs, err)
 	}
 	for _, tc := range []struct{ content, want string }{
 		{"a>=1\n", "line 1: a>=1 is not pinned"},
 		{"a==1.*\n", "not pinned"},
-		{"https://x/a.whl\n", "hint: tufpip takes name==version"},
+		{"-r other.txt\n", "hint: tufpip takes name==version"},
 		{"a==1 --hash=sha256:00\n", "64 hex digits"},
 	} {
 		p := writeFile(t, filepath.Join(dir, "r.txt"), tc.content)
-		_, err := readRequirements(g, []string{p})
+		_, _, err := readRequirements(g, []string{p})
 		var ue usageError
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errorsAs(err, &ue) {
 			t.Errorf("%q: %v, want usage error with %q", tc.content, err, tc.want)
 		}
 	}
-	g.stderr = &bytes.Buffer{}
 	p := writeFile(t, filepath.Join(dir, "r.txt"), "--index-url https://evil.example/simple\na==1\n")
-	if _, err := readRequirements(g, []string{p}); err != nil {
+	_, sources, err := readRequirements(g, []string{p})
+	if err != nil {
 		t.Fatal(err)
 	}
-	wantContains(t, "stderr", g.stderr.(*bytes.Buffer).String(), "line 1: --index-url ignored")
+	if len(sources) != 1 || sources[0].where() != p+":1" || sources[0].text() != "--index-url https://evil.example/simple" {
+		t.Errorf("sources = %+v", sources)
+	}
+}
+
+// judgeSources decides, per line, whether pip could follow it without
+// leaving the verified index.
+func TestJudgeSources(t *testing.T) {
+	const refused = ": pip would fetch from outside the verified index"
+	tests := []struct {
+		name    string
+		src     index.Source
+		proxy   string // --proxy-url; "" for the default
+		config  string // [proxy] listen in the config file
+		problem string // "" when accepted
+		warning string // on stderr when accepted with a warning
+	}{
+		{name: "index-url elsewhere", src: index.Source{Line: 3, Option: "--index-url", Value: "https://evil.example/simple/"},
+			problem: "r.txt:3: --index-url https://evil.example/simple/: an index other than the tufpip proxy (http://127.0.0.1:8458/simple/)" + refused},
+		{name: "-i elsewhere", src: index.Source{Line: 1, Option: "-i", Value: "https://pypi.org/simple"},
+			problem: "r.txt:1: -i https://pypi.org/simple: an index other than the tufpip proxy"},
+		{name: "extra-index-url", src: index.Source{Line: 2, Option: "--extra-index-url", Value: "https://extra.example/simple/"},
+			problem: "r.txt:2: --extra-index-url https://extra.example/simple/: an index other than the tufpip proxy"},
+		{name: "index-url password masked", src: index.Source{Line: 2, Option: "--extra-index-url", Value: "https://me:s3cret@extra.example/simple/"},
+			problem: "r.txt:2: --extra-index-url https://me:xxxxx@extra.example/simple/: an index"},
+		{name: "find-links", src: index.Source{Line: 4, Option: "--find-links", Value: "./wheels"},
+			problem: "r.txt:4: --find-links ./wheels: a find-links location" + refused},
+		{name: "-f", src: index.Source{Line: 4, Option: "-f", Value: "https://example.com/links/"},
+			problem: "r.txt:4: -f https://example.com/links/: a find-links location" + refused},
+		{name: "editable", src: index.Source{Line: 5, Option: "-e", Value: "."},
+			problem: "r.txt:5: -e .: an editable install" + refused},
+		{name: "direct reference", src: index.Source{Line: 6, Value: "pkg @ https://example.com/pkg.whl"},
+			problem: "r.txt:6: pkg @ https://example.com/pkg.whl: a URL, path or direct reference instead of NAME==VERSION" + refused},
+		{name: "bare URL", src: index.Source{Line: 7, Value: "https://example.com/pkg-1.0-py3-none-any.whl"},
+			problem: "r.txt:7: https://example.com/pkg-1.0-py3-none-any.whl: a URL, path or direct reference"},
+		{name: "local path", src: index.Source{Line: 8, Value: "./dist/pkg-1.0.tar.gz"},
+			problem: "r.txt:8: ./dist/pkg-1.0.tar.gz: a URL, path"},
+		{name: "control characters quoted", src: index.Source{Line: 8, Value: "./x\x1b[2J.whl"},
+			problem: `r.txt:8: "./x\x1b[2J.whl": a URL, path`},
+		{name: "index-url is the proxy", src: index.Source{Line: 1, Option: "--index-url", Value: "http://127.0.0.1:8458/simple/"}},
+		{name: "proxy without slash, upper-case host", src: index.Source{Line: 1, Option: "-i", Value: "HTTP://127.0.0.1:8458/simple"}},
+		{name: "extra-index-url is the proxy", src: index.Source{Line: 1, Option: "--extra-index-url", Value: "http://127.0.0.1:8458/simple/"}},
+		{name: "proxy on another port is another index", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:9000/simple/"},
+			problem: "r.txt:1: -i http://127.0.0.1:9000/simple/: an index other than the tufpip proxy"},
+		{name: "proxy path prefix is not the proxy", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:8458/simple/evil/"},
+			problem: "an index other than the tufpip proxy"},
+		{name: "https is not the http proxy", src: index.Source{Line: 1, Option: "-i", Value: "https://127.0.0.1:8458/simple/"},
+			problem: "an index other than the tufpip proxy"},
+		{name: "--proxy-url", proxy: "http://localhost:9999/simple/", src: index.Source{Line: 1, Option: "-i", Value: "http://localhost:9999/simple/"}},
+		{name: "--proxy-url makes the default port elsewhere", proxy: "http://localhost:9999/simple/", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:8458/simple/"},
+			problem: "an index other than the tufpip proxy (http://localhost:9999/simple/)"},
+		{name: "config [proxy] listen", config: "127.0.0.1:7777", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:7777/simple/"}},
+		{name: "no-index", src: index.Source{Line: 1, Option: "--no-index"}},
+		{name: "trusted-host proxy", src: index.Source{Line: 1, Option: "--trusted-host", Value: "127.0.0.1"}},
+		{name: "trusted-host elsewhere warns", src: index.Source{Line: 9, Option: "--trusted-host", Value: "pypi.org"},
+			warning: "tufpip: warning: r.txt:9: --trusted-host pypi.org: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, allow := range []bool{false, true} {
+				var stderr bytes.Buffer
+				g := &globals{stderr: &stderr, configFile: map[string]any{}}
+				if tt.config != "" {
+					g.configFile["proxy"] = map[string]any{"listen": tt.config}
+				}
+				so := &sourceOptions{allowUnverified: allow, proxyURL: tt.proxy}
+				problems := judgeSources(g, so, []fileSource{{file: "r.txt", Source: tt.src}})
+				switch {
+				case tt.problem == "" && len(problems) > 0:
+					t.Errorf("allow=%v: refused: %v", allow, problems[0])
+				case tt.problem != "" && !allow && (len(problems) != 1 || !strings.Contains(problems[0].Error(), tt.problem)):
+					t.Errorf("problems = %v, want one containing %q", problems, tt.problem)
+				case tt.problem != "" && allow && len(problems) != 0:
+					t.Errorf("--allow-unverified-sources: still refused: %v", problems)
+				}
+				want := tt.warning
+				if tt.problem != "" && allow {
+					want = "tufpip: warning: " + problems0(t, g, tt.src, tt.proxy) + " (allowed by --allow-unverified-sources; not verified)\n"
+				}
+				if stderr.String() != want {
+					t.Errorf("allow=%v: stderr = %q, want %q", allow, stderr.String(), want)
+				}
+			}
+		})
+	}
+}
+
+// problems0 is the refusal judgeSources gives src without the flag.
+func problems0(t *testing.T, g *globals, src index.Source, proxy string) string {
+	t.Helper()
+	q := &globals{stderr: &bytes.Buffer{}, configFile: g.configFile}
+	ps := judgeSources(q, &sourceOptions{proxyURL: proxy}, []fileSource{{file: "r.txt", Source: src}})
+	if len(ps) != 1 {
+		t.Fatalf("no refusal for %+v", src)
+	}
+	return ps[0].Error()
 }
 
 func errorsAs(err error, target *usageError) bool {

@@ -32,6 +32,9 @@ const (
 	exitOK     = 0
 	exitFailed = 1 // a file or page failed verification or is not signed
 	exitUsage  = 2 // usage, configuration or repository error
+	// exitInterrupted is for a run cut short by Ctrl-C (SIGINT): 128+2, as
+	// shells report it; SIGTERM gives 128+15 (see interruptExitCode).
+	exitInterrupted = 130
 )
 
 // globals are the flags every command shares.
@@ -72,9 +75,29 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
+		// Includes the proxy, whose normal end is a signal and a
+		// graceful shutdown.
 		return exitOK
 	}
+	if ctx.Err() != nil {
+		// Whatever broke off (a download, a lookup, a report already
+		// printed) did so because the run was interrupted: say that,
+		// not what failed on the way, and never with the exit code of
+		// a refused file.
+		return reportError(stderr, context.Cause(ctx))
+	}
 	return reportError(stderr, err)
+}
+
+// interruptExitCode is 128 plus the number of the signal that interrupted
+// the run (130 for SIGINT, 143 for SIGTERM), or 130 when the run was
+// cancelled some other way (tests, an embedding program).
+func interruptExitCode(err error) int {
+	var ie interruptedError
+	if errors.As(err, &ie) && ie.sig > 0 && ie.sig < 128 {
+		return 128 + int(ie.sig)
+	}
+	return exitInterrupted
 }
 
 func newRootCmd(g *globals) *cobra.Command {
@@ -97,7 +120,9 @@ Start with "tufpip demo" to see it work against a generated repository.
 Exit codes: 0 success; 1 a file or page failed verification or is not
 signed (it was refused); 2 usage, configuration or repository error,
 including repository metadata that failed verification or has expired
-(nothing could be checked).`,
+(nothing could be checked); 130 interrupted by Ctrl-C (SIGINT), 143 by
+SIGTERM (nothing unverified was written; the proxy, stopped by either,
+shuts down gracefully and exits 0).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       buildVersion(),

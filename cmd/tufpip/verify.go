@@ -31,6 +31,7 @@ type verifyOptions struct {
 	asJSON   bool
 	junit    string
 	jobs     int
+	sources  sourceOptions
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -59,6 +60,14 @@ the repository signed files for, and every --hash value must be the digest
 of one of those signed files. When the repository signs neither that
 algorithm nor a verified page listing it (dists-only with blake2b-256
 only), the file is fetched into tufpip's verified cache to compute it.
+A line that would make pip, installing from the same file, fetch from
+outside the verified index fails as "FILE:LINE: ...: pip would fetch from
+outside the verified index": --index-url or --extra-index-url naming
+anything but the tufpip proxy (--proxy-url, by default
+` + defaultProxyURL + `), --find-links/-f, a URL, path or NAME @ URL
+requirement, -e. --allow-unverified-sources accepts them with a warning
+each (what they name is not verified) and checks the rest; --no-index is
+fine, and --trusted-host for a host other than the proxy's is a warning.
 
 Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file, then
 "N verified, M failed". --json prints a report instead (per file: name,
@@ -71,9 +80,11 @@ command run online). -r needs index pages, so it cannot run offline.
 
 Exit codes:
   0  every file (and requirement) verified
-  1  a file or requirement failed verification
+  1  a file or requirement failed verification, or a requirements line
+     points pip outside the verified index
   2  usage error, or nothing could be decided: the repository's metadata
-     did not verify, has expired, or could not be reached`,
+     did not verify, has expired, or could not be reached
+  130, 143  interrupted (SIGINT, SIGTERM)`,
 		Example: `  tufpip verify dist/
   tufpip verify --json --junit report.xml dist/*.whl
   tufpip verify -r requirements.txt
@@ -87,6 +98,7 @@ Exit codes:
 	f.BoolVar(&o.asJSON, "json", false, "print a JSON report on standard output")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
 	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
+	o.sources.addFlags(f)
 	return cmd
 }
 
@@ -156,11 +168,12 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 	if err != nil {
 		return err
 	}
-	reqs, err := readRequirements(g, o.reqFiles)
+	reqs, sources, err := readRequirements(g, o.reqFiles)
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 && len(reqs) == 0 {
+	problems := judgeSources(g, &o.sources, sources)
+	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 {
 		return usagef("nothing to verify\nhint: name files or directories (tufpip verify dist/), or pass -r requirements.txt")
 	}
 	s, err := g.openSession(ctx)
@@ -207,6 +220,11 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		}
 		return err
 	}
+	for _, p := range problems {
+		res := verifyResult{Name: p.where(), Path: p.file, Requirement: p.text(), Line: p.Line}
+		res.fail("source", "%s: %s", p.text(), p.reason())
+		rep.Requirements = append(rep.Requirements, res)
+	}
 	code := exitOK
 	for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
 		switch res.Status {
@@ -248,6 +266,9 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		if !g.quiet || code != exitOK {
 			fmt.Fprintf(out, "%d verified, %d failed\n", rep.Verified, rep.Failed)
 		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
 	}
 	switch code {
 	case exitFailed:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -307,5 +308,77 @@ func TestCompareComputed(t *testing.T) {
 	}
 	if complete, _ := compareComputed(updater.TargetInfo{Length: 10, Hashes: map[string]string{"md5": "00"}}, 10, sums); complete {
 		t.Error("no known hash, yet complete")
+	}
+}
+
+// A requirements file whose every pin verifies still fails (exit 1) when
+// a line makes pip, installing from it, fetch from outside the verified
+// index; --allow-unverified-sources reports each as a warning and checks
+// the rest. download -r refuses the same lines and writes nothing.
+func TestRequirementsUnverifiedSources(t *testing.T) {
+	tr := newTestRepo(t, repogen.Options{}, verifyProjects()...)
+	w := tr.file(alphaWheel)
+	pin := "alpha==1.0.0 --hash=sha256:" + w.Hashes["sha256"] + "\n"
+	const outside = ": pip would fetch from outside the verified index"
+	tests := []struct {
+		name, line string
+		failed     string // the FAILED line, after "FAILED  <file>:2: "
+	}{
+		{"extra-index-url", "--extra-index-url https://evil.example/simple/", "--extra-index-url https://evil.example/simple/: an index other than the tufpip proxy (http://127.0.0.1:8458/simple/)" + outside},
+		{"index-url elsewhere", "--index-url=https://mirror.example/simple/", "--index-url https://mirror.example/simple/: an index other than the tufpip proxy (http://127.0.0.1:8458/simple/)" + outside},
+		{"find-links", "--find-links https://evil.example/links/", "--find-links https://evil.example/links/: a find-links location" + outside},
+		{"-f", "-f ./wheels", "-f ./wheels: a find-links location" + outside},
+		{"direct reference", "beta @ https://evil.example/beta-2.0.0-py3-none-any.whl", "beta @ https://evil.example/beta-2.0.0-py3-none-any.whl: a URL, path or direct reference instead of NAME==VERSION" + outside},
+		{"bare URL", "https://evil.example/beta-2.0.0-py3-none-any.whl", "https://evil.example/beta-2.0.0-py3-none-any.whl: a URL, path or direct reference instead of NAME==VERSION" + outside},
+		{"local path", "./beta-2.0.0-py3-none-any.whl", "./beta-2.0.0-py3-none-any.whl: a URL, path or direct reference instead of NAME==VERSION" + outside},
+		{"editable", "-e git+https://evil.example/beta.git#egg=beta", "-e git+https://evil.example/beta.git#egg=beta: an editable install" + outside},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			req := writeFile(t, filepath.Join(dir, "requirements.txt"), pin+tt.line+"\n")
+			where := req + ":2"
+
+			code, out, errOut := tr.run("verify", "-r", req)
+			wantCode(t, code, exitFailed, out, errOut)
+			wantContains(t, "stdout", out, "ok      alpha==1.0.0 (2 signed files, 1 hash matches)\n", "FAILED  "+where+": "+tt.failed+"\n", "1 verified, 1 failed\n")
+			wantContains(t, "stderr", errOut, "hint: tufpip verified only what the repository's index serves")
+
+			code, out, errOut = tr.run("verify", "--json", "-r", req)
+			wantCode(t, code, exitFailed, out, errOut)
+			wantContains(t, "stdout", out, `"check": "source"`, `"line": 2`)
+
+			code, out, errOut = tr.run("verify", "--allow-unverified-sources", "-r", req)
+			wantCode(t, code, 0, out, errOut)
+			wantContains(t, "stdout", out, "ok      alpha==1.0.0", "1 verified, 0 failed\n")
+			wantContains(t, "stderr", errOut, "tufpip: warning: "+where+": "+tt.failed+" (allowed by --allow-unverified-sources; not verified)\n")
+
+			dest := filepath.Join(dir, "wheelhouse")
+			code, out, errOut = tr.dl(dest, "-r", req)
+			wantCode(t, code, exitFailed, out, errOut)
+			wantContains(t, "stderr", errOut, "tufpip: "+where+": "+tt.failed+"\n",
+				"tufpip: nothing was written to "+dest+": 1 line of the requirements would make pip fetch from outside the verified index\n",
+				"hint: tufpip verified only what the repository's index serves")
+			if _, err := os.Stat(dest); err == nil {
+				if got := listDir(t, dest); len(got) != 0 {
+					t.Errorf("download -r wrote %v despite the refused line", got)
+				}
+			}
+
+			code, out, errOut = tr.dl(dest, "--allow-unverified-sources", "-r", req)
+			wantCode(t, code, 0, out, errOut)
+			if got := listDir(t, dest); !reflect.DeepEqual(got, []string{alphaWheel}) {
+				t.Errorf("download --allow-unverified-sources wrote %v, want only the verified %s", got, alphaWheel)
+			}
+		})
+	}
+
+	// The proxy's own URL, --no-index and --trusted-host for the proxy
+	// are fine: pip stays on verified files.
+	req := writeFile(t, filepath.Join(t.TempDir(), "r.txt"), "--index-url http://127.0.0.1:8458/simple/\n--no-index\n--trusted-host 127.0.0.1\n"+pin)
+	code, out, errOut := tr.run("verify", "-r", req)
+	wantCode(t, code, 0, out, errOut)
+	if errOut != "" {
+		t.Errorf("stderr = %q, want nothing", errOut)
 	}
 }
