@@ -394,7 +394,7 @@ func (p *Proxy) serveStatus(w http.ResponseWriter, r *http.Request) {
 		Uptime:      time.Since(p.started).Round(time.Second).String(),
 	}
 	if p.cfg.Client.Site.IndexURL != nil {
-		st.IndexURL = p.cfg.Client.Site.IndexURL.String()
+		st.IndexURL = updater.RedactedURL(p.cfg.Client.Site.IndexURL)
 	}
 	if total := st.PageHits + st.PageMisses; total > 0 {
 		st.PageHitRate = float64(st.PageHits) / float64(total)
@@ -404,7 +404,7 @@ func (p *Proxy) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.cfg.Status != nil {
 		if ts, err := p.cfg.Status(r.Context()); err != nil {
-			st.TUFError = err.Error()
+			st.TUFError = updater.SafeLine(err.Error())
 		} else {
 			st.TUF = &ts
 		}
@@ -454,8 +454,13 @@ func (p *Proxy) notAcceptable(w http.ResponseWriter, r *http.Request) {
 
 func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, status int, format string, a ...any) {
 	p.refused.Add(1)
-	msg := fmt.Sprintf(format, a...)
-	p.cfg.Logger.Warn("refused", "path", r.URL.Path, "status", status, "reason", msg)
+	// The reason quotes the network (a server's words, unsigned page
+	// content, file names) and URLs: pip prints the body, so it is
+	// redacted and escaped. The log gets it redacted only: slog's text
+	// handler, which cmd uses, escapes (quotes) what is not printable.
+	raw := updater.RedactText(fmt.Sprintf(format, a...))
+	msg := updater.EscapeLine(raw)
+	p.cfg.Logger.Warn("refused", "path", r.URL.Path, "status", status, "reason", raw)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -42,7 +42,9 @@ type NetworkError struct {
 }
 
 func (e *NetworkError) Error() string {
-	return fmt.Sprintf("fetching %s: %v", e.URL, e.Err)
+	// Redacted again here: a NetworkError built elsewhere may quote a URL
+	// with credentials.
+	return RedactText(fmt.Sprintf("fetching %s: %v", e.URL, e.Err))
 }
 
 func (e *NetworkError) Unwrap() error { return e.Err }

@@ -88,22 +88,22 @@ func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Durati
 		if errors.As(err, &hs) {
 			// go-tuf needs ErrDownloadHTTP to recognise the 404 that
 			// ends the root probe.
-			return nil, &metadata.ErrDownloadHTTP{StatusCode: hs.StatusCode, URL: urlPath}
+			return nil, &metadata.ErrDownloadHTTP{StatusCode: hs.StatusCode, URL: RedactURL(urlPath)}
 		}
 		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > maxLength {
-		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", urlPath, resp.ContentLength, maxLength)}
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", RedactURL(urlPath), resp.ContentLength, maxLength)}
 	}
 	body := &SlowReader{R: resp.Body, MinRate: metadataMinRate, Grace: metadataRateGrace}
 	data, err := io.ReadAll(io.LimitReader(body, maxLength+1))
 	f.bytes.Add(int64(len(data)))
 	if err != nil {
-		return nil, &NetworkError{URL: urlPath, Err: err}
+		return nil, &NetworkError{URL: RedactURL(urlPath), Err: err}
 	}
 	if int64(len(data)) > maxLength {
-		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the allowed %d bytes (endless data?)", urlPath, maxLength)}
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the allowed %d bytes (endless data?)", RedactURL(urlPath), maxLength)}
 	}
 	return data, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,10 @@ type HTTPOptions struct {
 	// AllowCrossHostRedirects permits redirects to another host. Off by
 	// default: a mirror that sends us elsewhere is refused, loudly.
 	AllowCrossHostRedirects bool
-	Logger                  *slog.Logger
+	// Credentials, if set, adds HTTP basic auth per host (see
+	// Credentials).
+	Credentials *Credentials
+	Logger      *slog.Logger
 }
 
 // UserAgent is tufpip's default User-Agent.
@@ -61,7 +65,11 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	tr.MaxIdleConnsPerHost = 16
 
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: tr}
+	var inner http.RoundTripper = tr
+	if o.Credentials != nil {
+		inner = &authTransport{creds: o.Credentials, next: tr, logger: o.Logger}
+	}
+	rc.HTTPClient = &http.Client{Transport: inner}
 	rc.RetryMax = o.RetryMax
 	rc.RetryWaitMin = 100 * time.Millisecond
 	rc.RetryWaitMax = 2 * time.Second
@@ -96,10 +104,10 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	tr2 := rc.HTTPClient
 	tr2.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
-			return &RedirectError{From: via[0].URL.String(), To: req.URL.String(), Reason: "too many redirects"}
+			return &RedirectError{From: RedactedURL(via[0].URL), To: RedactedURL(req.URL), Reason: "too many redirects"}
 		}
 		if !allowCross && (req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme) {
-			return &RedirectError{From: via[0].URL.String(), To: req.URL.String(), Reason: "redirect to another host refused"}
+			return &RedirectError{From: RedactedURL(via[0].URL), To: RedactedURL(req.URL), Reason: "redirect to another host refused"}
 		}
 		return nil
 	}
@@ -112,7 +120,7 @@ type RedirectError struct {
 }
 
 func (e *RedirectError) Error() string {
-	return fmt.Sprintf("%s: %s -> %s", e.Reason, e.From, e.To)
+	return RedactText(fmt.Sprintf("%s: %s -> %s", e.Reason, e.From, e.To))
 }
 
 type userAgentTransport struct {
@@ -130,10 +138,31 @@ func (t *userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error
 
 type retryLogger struct{ l *slog.Logger }
 
-func (r retryLogger) Error(msg string, kv ...any) { r.l.Debug(msg, kv...) }
-func (r retryLogger) Info(msg string, kv ...any)  { r.l.Debug(msg, kv...) }
-func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug(msg, kv...) }
-func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug(msg, kv...) }
+func (r retryLogger) Error(msg string, kv ...any) { r.l.Debug(msg, redactArgs(kv)...) }
+func (r retryLogger) Info(msg string, kv ...any)  { r.l.Debug(msg, redactArgs(kv)...) }
+func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug(msg, redactArgs(kv)...) }
+func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug(msg, redactArgs(kv)...) }
+
+// redactArgs redacts the URLs the retrying client logs (its request line,
+// *url.URL values, errors).
+func redactArgs(kv []any) []any {
+	out := make([]any, len(kv))
+	for i, v := range kv {
+		switch x := v.(type) {
+		case *url.URL:
+			out[i] = RedactedURL(x)
+		case string:
+			out[i] = RedactText(x)
+		case error:
+			out[i] = RedactText(x.Error())
+		case fmt.Stringer:
+			out[i] = RedactText(x.String())
+		default:
+			out[i] = v
+		}
+	}
+	return out
+}
 
 // Get fetches url with ctx and returns the response if its status is 200.
 // Other statuses become an HTTPStatusError inside a NetworkError.
@@ -144,19 +173,20 @@ func Get(ctx context.Context, c *http.Client, url string) (*http.Response, error
 func get(ctx context.Context, c *http.Client, url string, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return nil, redactError(err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, &NetworkError{URL: url, Err: err}
+		// net/http's errors quote the URL whole, userinfo included.
+		return nil, &NetworkError{URL: RedactURL(url), Err: redactError(err)}
 	}
 	if resp.StatusCode != http.StatusOK && !(header != nil && resp.StatusCode == http.StatusPartialContent) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
-		return nil, &NetworkError{URL: url, Err: &HTTPStatusError{StatusCode: resp.StatusCode}}
+		return nil, &NetworkError{URL: RedactURL(url), Err: &HTTPStatusError{StatusCode: resp.StatusCode}}
 	}
 	return resp, nil
 }

@@ -300,7 +300,9 @@ func (u *Updater) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return e.status, nil
+	st := e.status
+	st.MetadataURL = RedactURL(st.MetadataURL) // shown on status pages
+	return st, nil
 }
 
 // FetchStats reports what the current epoch fetched.

@@ -13,6 +13,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/tufpip/tufpip/updater"
 )
 
 func init() { extraCommands = append(extraCommands, newConfigCmd) }
@@ -190,7 +192,9 @@ Registered repositories live beside it in repositories/NAME.json
 					if !ok {
 						v = f.Value.String()
 					}
-					rows = append(rows, row{command, f.Name, v, src})
+					// A URL may hold a password (from the file, the
+					// environment or a flag): never shown.
+					rows = append(rows, row{command, f.Name, updater.SafeLine(v), src})
 				})
 			}
 			add("", cmd.Root().PersistentFlags(), g.sources, nil)

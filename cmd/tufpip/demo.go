@@ -174,10 +174,12 @@ func runDemo(ctx context.Context, g *globals, o *demoOptions) (err error) {
 	target := filepath.Join(dir, "site")
 	step("python3 -m pip install --index-url %s --no-cache-dir --target site tufpip-demo-app", indexURL)
 	pipOut, err := runPip(ctx, py, indexURL, target, "tufpip-demo-app")
-	fmt.Fprint(out, indent(lastLines(pipOut, 4)))
 	if err != nil {
-		return fmt.Errorf("pip install through the proxy failed: %w\n%s", err, pipOut)
+		// All of pip's words, then the error: a message is one line.
+		fmt.Fprint(out, indent(pipOut))
+		return fmt.Errorf("pip install through the proxy failed: %w", err)
 	}
+	fmt.Fprint(out, indent(lastLines(pipOut, 4)))
 	imp := exec.CommandContext(ctx, py, "-c", "import tufpip_demo_app, tufpip_demo_lib; print('imported tufpip_demo_app', tufpip_demo_app.__version__, 'with tufpip_demo_lib', tufpip_demo_lib.__version__)")
 	imp.Env = append(pipEnv(), "PYTHONPATH="+target)
 	impOut, err := imp.CombinedOutput()

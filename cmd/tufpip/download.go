@@ -180,7 +180,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		}
 		if !ok {
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", requirementLabel(r), r.Marker.String(), envDesc)
+				fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", updater.SafeLine(requirementLabel(r)), updater.SafeLine(r.Marker.String()), envDesc)
 			}
 			continue
 		}
@@ -294,7 +294,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 			return fmt.Errorf("writing %s: %w", it.dest, err)
 		}
 		if !g.quiet {
-			fmt.Fprintf(out, "verified %s (%d bytes, sha256 %s%s)\n", it.file.Filename, it.size, it.sha256, note)
+			fmt.Fprintf(out, "verified %s (%d bytes, sha256 %s%s)\n", updater.SafeLine(it.file.Filename), it.size, it.sha256, updater.SafeLine(note))
 		}
 	}
 	return nil
@@ -366,7 +366,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 			if reason == "" {
 				reason = "no reason given"
 			}
-			fmt.Fprintf(g.stderr, "tufpip: warning: %s==%s is yanked (%s); taken because it is pinned exactly\n", r.Project, res.sel.Version, reason)
+			fmt.Fprintf(g.stderr, "tufpip: warning: %s==%s is yanked (%s); taken because it is pinned exactly\n", updater.SafeLine(r.Project), updater.SafeLine(res.sel.Version), updater.SafeLine(reason))
 		}
 		for _, f := range res.sel.Files {
 			if seen[f.Filename] {
@@ -425,7 +425,7 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 	var hintOrder []string
 	for _, f := range failures {
 		msg, hint, _ := describe(f.err)
-		fmt.Fprintf(g.stderr, "tufpip: %s: %s\n", f.name, strings.ReplaceAll(msg, "\n", " "))
+		fmt.Fprintf(g.stderr, "tufpip: %s: %s\n", updater.SafeLine(f.name), msg)
 		var hn *hashNotListedError
 		if errors.As(f.err, &hn) {
 			hint = "the requirements file and the repository disagree: the file was not written. Regenerate the hashes only if you trust the new release"

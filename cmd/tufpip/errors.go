@@ -25,6 +25,11 @@ func reportError(w io.Writer, err error) int {
 }
 
 func describe(err error) (msg, hint string, code int) {
+	// Error text quotes the network (server bodies, unsigned metadata
+	// fields, file names) and URLs: redacted and escaped here, where
+	// every error becomes words. The message is one line; a hint may
+	// have several.
+	defer func() { msg, hint = updater.SafeLine(msg), updater.SafeText(hint) }()
 	msg = err.Error()
 	// A usage error may carry its own hint after a newline.
 	if m, h, ok := strings.Cut(msg, "\nhint: "); ok {
@@ -36,6 +41,7 @@ func describe(err error) (msg, hint string, code int) {
 		ne   *updater.NetworkError
 		mm   *updater.MismatchError
 		rErr *updater.RedirectError
+		hs   *updater.HTTPStatusError
 	)
 	switch {
 	case errors.As(err, &ue):
@@ -54,6 +60,8 @@ func describe(err error) (msg, hint string, code int) {
 		return msg, "pass the repository's root.json with --root", exitUsage
 	case errors.As(err, &rErr):
 		return msg, "the server redirected to another host; tufpip refuses that", exitUsage
+	case errors.As(err, &ne) && errors.As(err, &hs) && (hs.StatusCode == 401 || hs.StatusCode == 403):
+		return msg, "the repository wants credentials: put them in ~/.netrc (machine HOST login USER password PASS) or in TUFPIP_USERNAME and TUFPIP_PASSWORD. tufpip sends them only to that host, and over plain http only to a loopback address", exitUsage
 	case errors.As(err, &ne):
 		return msg, "check the repository URLs and your network; nothing was trusted", exitUsage
 	}

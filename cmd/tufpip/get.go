@@ -65,7 +65,7 @@ TARGET-PATH is then fetched from it as is.`,
 			}
 			if !g.quiet && out != "-" {
 				alg := ti.KnownHashes()[0]
-				fmt.Fprintf(cmd.ErrOrStderr(), "verified %s: %d bytes, %s %s, signed by %s (snapshot v%d)\n", target, ti.Length, alg, ti.Hashes[alg], ti.Role, ti.SnapshotVersion)
+				fmt.Fprintf(cmd.ErrOrStderr(), "verified %s: %d bytes, %s %s, signed by %s (snapshot v%d)\n", updater.SafeLine(target), ti.Length, alg, ti.Hashes[alg], updater.SafeLine(ti.Role), ti.SnapshotVersion)
 			}
 			return nil
 		},

@@ -51,13 +51,18 @@ Layouts say which index pages the repository signs (see docs/layouts.md):
 			if rc.FilesURL == "" && rc.Layout != "index-only" {
 				return usagef("layout %s needs --files-url (where distribution files live)", rc.Layout)
 			}
-			root, err := g.bootstrapRoot(cmd.Context(), g.dirs().repoState(name), rc)
+			clean, creds, err := g.repoCredentials(rc)
+			if err != nil {
+				return err
+			}
+			root, err := g.bootstrapRoot(cmd.Context(), g.dirs().repoState(name), clean, creds)
 			if err != nil {
 				return err
 			}
 			if err := registerRepo(g.dirs(), rc, root); err != nil {
 				return err
 			}
+			warnStoredCredentials(g, rc, g.dirs().repoFile(name))
 			if !g.quiet {
 				fmt.Fprintf(cmd.OutOrStdout(), "registered repository %q (%s layout)\nnext: tufpip refresh -R %s\n", name, rc.Layout, name)
 			}

@@ -93,7 +93,7 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	}
 	if !g.verbose && !g.quiet {
 		// One line per served file is part of what the proxy promises.
-		g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		g.logger = newLogger(g.stderr, slog.LevelInfo)
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {

@@ -128,7 +128,10 @@ func (g *globals) resolveRepo() (repoConfig, error) {
 			return rc, err
 		}
 	} else {
-		sum := sha256.Sum256([]byte(g.metadataURL))
+		// Named without the URL's credentials: a short hash of a
+		// password would be a way to test guesses of it.
+		clean, _, _, _, _ := updater.StripUserinfo(g.metadataURL)
+		sum := sha256.Sum256([]byte(clean))
 		rc.Name = "adhoc-" + hex.EncodeToString(sum[:6])
 	}
 	if g.metadataURL != "" {
@@ -163,7 +166,7 @@ func completeRepo(rc *repoConfig) error {
 		}
 		pu, err := url.Parse(*u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usagef("invalid URL %q: want http(s)://host/path/", *u)
+			return usagef("invalid URL %q: want http(s)://host/path/", updater.RedactURL(*u))
 		}
 		if !strings.HasSuffix(*u, "/") {
 			*u += "/"
@@ -181,6 +184,7 @@ type session struct {
 	up     *updater.Updater
 	site   index.Site
 	store  *cache.Store
+	creds  *updater.Credentials
 }
 
 func (g *globals) freshness() (time.Duration, error) {
@@ -202,12 +206,16 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	d := g.dirs()
-	s := &session{g: g, rc: rc, stateD: d.repoState(rc.Name)}
+	rc, creds, err := g.repoCredentials(rc)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{g: g, rc: rc, stateD: d.repoState(rc.Name), creds: creds}
 	metaDir := filepath.Join(s.stateD, "metadata")
 	if err := os.MkdirAll(metaDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating state directory: %w", err)
 	}
-	boot, err := g.bootstrapRoot(ctx, s.stateD, rc)
+	boot, err := g.bootstrapRoot(ctx, s.stateD, rc, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +226,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 	if g.refresh {
 		window = 0
 	}
-	s.http = updater.NewHTTPClient(updater.HTTPOptions{Logger: g.logger})
+	s.http = updater.NewHTTPClient(updater.HTTPOptions{Credentials: creds, Logger: g.logger})
 	lockPath := filepath.Join(s.stateD, "refresh")
 	s.up, err = updater.New(updater.Config{
 		MetadataURL:   rc.MetadataURL,
@@ -269,7 +277,7 @@ func siteOf(rc repoConfig) (index.Site, error) {
 // bootstrapRoot returns the root to start from when the metadata dir has
 // none: --root, the root stored by init, an embedded root for a known
 // repository, or (only with --trust-on-first-use) 1.root.json.
-func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoConfig) ([]byte, error) {
+func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoConfig, creds *updater.Credentials) ([]byte, error) {
 	if g.rootFile != "" {
 		b, err := os.ReadFile(g.rootFile)
 		if err != nil {
@@ -287,7 +295,7 @@ func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoCon
 		return nil, nil // the cached trusted root is enough
 	}
 	if g.tofu {
-		return fetchFirstRoot(ctx, g, rc.MetadataURL)
+		return fetchFirstRoot(ctx, g, rc.MetadataURL, creds)
 	}
 	return nil, usagef("no trusted root for repository %q\nhint: pass the root.json the repository publishes out of band with --root FILE (or, unsafely, --trust-on-first-use)", rc.Name)
 }
@@ -296,9 +304,9 @@ func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoCon
 // PyPI does not publish TUF metadata yet; its root goes here when it does.
 var embeddedRoots = map[string][]byte{}
 
-func fetchFirstRoot(ctx context.Context, g *globals, metadataURL string) ([]byte, error) {
-	fmt.Fprintf(g.stderr, "tufpip: warning: trusting %s1.root.json on first use: an attacker on this connection could substitute their own root\n", metadataURL)
-	hc := updater.NewHTTPClient(updater.HTTPOptions{Logger: g.logger})
+func fetchFirstRoot(ctx context.Context, g *globals, metadataURL string, creds *updater.Credentials) ([]byte, error) {
+	fmt.Fprintf(g.stderr, "tufpip: warning: trusting %s1.root.json on first use: an attacker on this connection could substitute their own root\n", updater.RedactURL(metadataURL))
+	hc := updater.NewHTTPClient(updater.HTTPOptions{Credentials: creds, Logger: g.logger})
 	resp, err := updater.Get(ctx, hc, metadataURL+"1.root.json")
 	if err != nil {
 		return nil, err

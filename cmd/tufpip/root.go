@@ -140,7 +140,7 @@ shuts down gracefully and exits 0).`,
 			case g.quiet:
 				level = slog.LevelError
 			}
-			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+			g.logger = newLogger(g.stderr, level)
 			return nil
 		},
 	}

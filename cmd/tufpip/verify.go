@@ -256,11 +256,11 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
 			switch {
 			case res.Status == statusVerified && !g.quiet:
-				fmt.Fprintf(out, "ok      %s%s\n", res.Name, res.Detail)
+				fmt.Fprintf(out, "ok      %s%s\n", updater.SafeLine(res.Name), updater.SafeLine(res.Detail))
 			case res.Status == statusFailed:
-				fmt.Fprintf(out, "FAILED  %s: %s\n", res.Name, res.Error)
+				fmt.Fprintf(out, "FAILED  %s: %s\n", updater.SafeLine(res.Name), updater.SafeLine(res.Error))
 			case res.Status == statusError:
-				fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", res.Name, res.Error)
+				fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", updater.SafeLine(res.Name), updater.SafeLine(res.Error))
 			}
 		}
 		if !g.quiet || code != exitOK {
