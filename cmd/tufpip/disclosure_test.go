@@ -360,3 +360,77 @@ func httpGet(t *testing.T, u, accept string) (int, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
+
+// ---- terminal control sequences ----
+
+// hostileText fakes a success line over whatever the terminal showed,
+// then reverses what follows and rings the bell.
+const hostileText = "\r\x1b[2Kok      lib.whl\u202e\u009b31m\a"
+
+// hostileEscaped is how tufpip must show it.
+const hostileEscaped = `\r\x1b[2Kok      lib.whl\u202e\u009b31m\a`
+
+// rawControl is the index of the first raw control character in s: C0
+// (but for \n and \t), DEL, C1, invalid UTF-8, bidi overrides and
+// isolates; -1 if none.
+func rawControl(s string) int {
+	for i, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == 0xfffd,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return i
+		}
+	}
+	return -1
+}
+
+func noRawControl(t *testing.T, what, s string) {
+	t.Helper()
+	if i := rawControl(s); i >= 0 {
+		t.Errorf("%s has a raw control character at byte %d: %q", what, i, s)
+	}
+}
+
+func TestTerminalEscapesInMessages(t *testing.T) {
+	isolateCredentials(t)
+	tr := newTestRepo(t, repogen.Options{}, downloadProjects()...)
+	// Prime a home, then serve a timestamp whose (unsigned, unchecked
+	// before the type) "_type" is hostile.
+	code, out, errOut := tr.run("refresh")
+	wantCode(t, code, 0, out, errOut)
+	tsPath := filepath.Join(tr.repo.Dir(), "metadata", "timestamp.json")
+	ts, err := os.ReadFile(tsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := strings.Replace(string(ts), `"_type": "timestamp"`, `"_type": "\r\u001b[2Kok      lib.whl\u202e\u009b31m\u0007"`, 1)
+	if hostile == string(ts) {
+		t.Fatalf("no _type in %s", ts)
+	}
+
+	t.Run("proxy", func(t *testing.T) {
+		p := startInProcessProxy(t, tr.args()...)
+		if err := os.WriteFile(tsPath, []byte(hostile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		status, body := httpGet(t, p.url+"/simple/alpha/", "")
+		if status != http.StatusBadGateway || !strings.Contains(body, "expected metadata type timestamp, got - "+hostileEscaped) {
+			t.Errorf("GET /simple/alpha/: %d %q, want 502 with the _type escaped", status, body)
+		}
+		noRawControl(t, "the refusal", body)
+		_, st := httpGet(t, p.url+"/-/status", "text/html")
+		noRawControl(t, "the status page", st)
+		p.stop(t)
+		noRawControl(t, "the proxy's log", p.log.String())
+		wantContains(t, "the proxy's log", p.log.String(), `expected metadata type timestamp, got - \r\x1b[2Kok`)
+	})
+	t.Run("commands", func(t *testing.T) {
+		for _, args := range [][]string{{"refresh"}, {"-v", "status", "--refresh"}, {"download", "-d", t.TempDir(), "alpha"}} {
+			code, out, errOut := tr.run(args...)
+			wantCode(t, code, exitUsage, out, errOut)
+			noRawControl(t, strings.Join(args, " "), out+errOut)
+			wantContains(t, "stderr", errOut, "expected metadata type timestamp, got - "+hostileEscaped)
+		}
+	})
+}
