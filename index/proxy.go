@@ -257,6 +257,10 @@ func RenderablePage(vp *VerifiedPage, filesBase string) *Page {
 	for _, vf := range vp.Files {
 		f := vf.File
 		f.URL = filesBase + url.PathEscape(vf.Filename)
+		// pip prints these (a yanked release's reason, a Python
+		// mismatch): no raw control characters from an unsigned page.
+		f.YankedReason = updater.EscapeLine(f.YankedReason)
+		f.RequiresPython = updater.EscapeLine(f.RequiresPython)
 		hashes := map[string]string{}
 		if vp.PageTarget != nil {
 			for alg, h := range vf.File.Hashes {
@@ -264,7 +268,7 @@ func RenderablePage(vp *VerifiedPage, filesBase string) *Page {
 			}
 		} else {
 			// The page itself was not verified: its hashes mean nothing.
-			f.RequiresPython, f.UploadTime = vf.File.RequiresPython, vf.File.UploadTime
+			f.RequiresPython, f.UploadTime = updater.EscapeLine(vf.File.RequiresPython), vf.File.UploadTime
 		}
 		for _, alg := range []string{updater.HashSHA256, updater.HashSHA512} {
 			if h, ok := vf.Target.Hashes[alg]; ok {

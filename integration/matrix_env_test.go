@@ -32,7 +32,8 @@ import (
 type hostileRule struct {
 	// body is served (200) instead of the file.
 	body []byte
-	// status is answered, with a short body, instead of the file.
+	// status is answered, with a short body (or body, if set), instead
+	// of the file.
 	status int
 	// redirect answers 302 to this URL.
 	redirect string
@@ -105,6 +106,9 @@ func (h *hostileHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		next.ServeHTTP(w, req)
 	case rule.redirect != "":
 		http.Redirect(w, req, rule.redirect, http.StatusFound)
+	case rule.status != 0 && rule.body != nil:
+		w.WriteHeader(rule.status)
+		w.Write(rule.body)
 	case rule.status != 0:
 		http.Error(w, "hostile server", rule.status)
 	case rule.stallAfter > 0:
@@ -336,6 +340,12 @@ func (e *matrixEnv) checkCLI(t *testing.T, res matrixResult, want cellWant) {
 	}
 	bad := res.code != code
 	out := res.stdout + res.stderr
+	// Whatever the attack, nothing from the network reaches the
+	// terminal raw (issue 10, item 5).
+	if i := rawControl(out); i >= 0 {
+		t.Errorf("the output has a raw control character at byte %d: %q", i, out[max(0, i-40):min(len(out), i+40)])
+		bad = true
+	}
 	for _, s := range want.text {
 		if !strings.Contains(out, e.expand(s)) {
 			t.Errorf("the output does not say %q", e.expand(s))
@@ -453,6 +463,16 @@ func (e *matrixEnv) runProxy(t *testing.T, want cellWant) {
 			t.Fatalf("pip failed:\n%s", out)
 		}
 		assertInstalled(t, py, target, map[string]string{"lib": "1.1"})
+		for _, s := range want.text {
+			if !strings.Contains(out, e.expand(s)) {
+				t.Errorf("pip's output does not say %q:\n%s", e.expand(s), out)
+			}
+		}
+		if len(want.text) > 0 {
+			if i := rawControl(out); i >= 0 {
+				t.Errorf("pip's output has a raw control character at byte %d:\n%q", i, out)
+			}
+		}
 		if n := assertCacheVerified(t, p.Home, e.tr); n == 0 {
 			t.Errorf("the proxy's cache holds nothing after an install")
 		}
@@ -484,6 +504,9 @@ func (e *matrixEnv) runProxy(t *testing.T, want cellWant) {
 		if res.Status != want.status || !strings.Contains(body, "tufpip: refused") {
 			t.Errorf("GET %s: %d %q, want %d with a refusal", u, res.Status, body, want.status)
 		}
+		if i := rawControl(body); i >= 0 {
+			t.Errorf("GET %s: the refusal has a raw control character at byte %d: %q", u, i, body)
+		}
 		for _, s := range want.text {
 			if !strings.Contains(body, e.expand(s)) {
 				t.Errorf("GET %s: the refusal %q does not say %q", u, body, e.expand(s))
@@ -506,6 +529,9 @@ func (e *matrixEnv) runProxy(t *testing.T, want cellWant) {
 	}
 	if !logHasLine(p.Log(), words...) {
 		t.Errorf("the proxy's log has no refusal of %s with status %d saying %q", pu.EscapedPath(), want.status, want.text)
+	}
+	if i := rawControl(p.Log()); i >= 0 {
+		t.Errorf("the proxy's log has a raw control character at byte %d", i)
 	}
 	assertNothingInstalled(t, target)
 	assertCacheVerified(t, p.Home, e.tr)
