@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 //
 //	testrepo NAME [projects=N] [bits=B] [layout=L] [hashes=a,b] [keytype=K]
 //	    generate a repository in $WORK/NAME, serve it on 127.0.0.1 and set
-//	    $NAME_URL, $NAME_DIR, $NAME_WHEEL (a wheel's target path),
+//	    $NAME_URL, $NAME_HOST (its host:port), $NAME_DIR, $NAME_WHEEL (a wheel's target path),
 //	    $NAME_WHEEL_FILE (its file name), $NAME_ROOT (trusted-root.json)
 //	mutate NAME MUTATION [ARGS...]
 //	    apply a generator mutation (as "tufpip testrepo mutate" does)
@@ -80,6 +80,7 @@ func cmdTestRepo(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(srv.Close)
 	up := strings.ToUpper(name)
 	ts.Setenv(up+"_URL", srv.URL)
+	ts.Setenv(up+"_HOST", strings.TrimPrefix(srv.URL, "http://"))
 	ts.Setenv(up+"_DIR", r.Dir())
 	for _, f := range r.Files() {
 		if f.Kind == "wheel" {
