@@ -157,7 +157,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		// there too: downloading only the verified ones would give a
 		// false sense of safety.
 		for _, p := range problems {
-			fmt.Fprintf(g.stderr, "tufpip: %s\n", p.Error())
+			fmt.Fprintf(g.stderr, "tufpip: %s\n", updater.SafeLine(p.Error()))
 		}
 		fmt.Fprintf(g.stderr, "tufpip: nothing was written to %s: %s of the requirements would make pip fetch from outside the verified index\n", o.dir, plural(len(problems), "line"))
 		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))

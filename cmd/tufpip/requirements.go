@@ -195,7 +195,7 @@ func judgeSources(g *globals, so *sourceOptions, sources []fileSource) []sourceP
 				continue
 			}
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: warning: %s: %s: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n", src.where(), src.text())
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s: %s: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n", updater.SafeLine(src.where()), updater.SafeLine(src.text()))
 			}
 			continue
 		case "":
@@ -206,7 +206,7 @@ func judgeSources(g *globals, so *sourceOptions, sources []fileSource) []sourceP
 		p := sourceProblem{fileSource: src, what: what}
 		if so.allowUnverified {
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: warning: %s (allowed by --allow-unverified-sources; not verified)\n", p.Error())
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s (allowed by --allow-unverified-sources; not verified)\n", updater.SafeLine(p.Error()))
 			}
 			continue
 		}
