@@ -463,7 +463,11 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, status int, forma
 	// redacted and escaped. The log gets it redacted only: slog's text
 	// handler, which cmd uses, escapes (quotes) what is not printable.
 	raw := updater.RedactText(fmt.Sprintf(format, a...))
+	// One line of reason, and maybe one of hint (ours): each escaped.
 	msg := updater.EscapeLine(raw)
+	if m, h, ok := strings.Cut(raw, "\nhint: "); ok {
+		msg = updater.EscapeLine(m) + "\nhint: " + updater.EscapeLine(h)
+	}
 	p.cfg.Logger.Warn("refused", "path", r.URL.Path, "status", status, "reason", raw)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
