@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -511,6 +512,9 @@ func StatusFor(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, cache.ErrCacheFull):
+		// Our disk, not the repository: the operator must act.
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusBadGateway
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -36,7 +35,7 @@ verified it (tampering or corruption); tufpip would refuse it when next
 asked for it anyway. Exit 1 if any file fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := cache.OpenStore(g.artifactDir(), cache.StoreOptions{Logger: g.logger})
+			store, err := g.openStore()
 			if err != nil {
 				return fmt.Errorf("opening artifact cache: %w", err)
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -48,6 +49,10 @@ func describe(err error) (msg, hint string, code int) {
 		return msg, hint, exitUsage
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", interruptExitCode(err)
+	case errors.Is(err, cache.ErrCacheFull):
+		return msg, "raise --cache-max-size (or cache-max-size in the config file), or make room with \"tufpip cache clean\"; nothing was written", exitUsage
+	case errors.Is(err, cache.ErrTooLarge):
+		return msg, "the server sent more than tufpip accepts for such a file (a hostile or broken server); nothing was written", exitFailed
 	case errors.As(err, &mm):
 		return msg, "the file does not match what the repository signed: a tampered mirror, a broken download or a corrupted cache; nothing was written", exitFailed
 	case errors.Is(err, updater.ErrExpired):

@@ -59,6 +59,24 @@ func (g *globals) artifactDir() string {
 	return filepath.Join(g.dirs().cache, "artifacts")
 }
 
+// openStore opens the artifact cache with the configured size bound.
+func (g *globals) openStore() (*cache.Store, error) {
+	limit, err := g.cacheLimit()
+	if err != nil {
+		return nil, err
+	}
+	return cache.OpenStore(g.artifactDir(), cache.StoreOptions{Logger: g.logger, MaxBytes: limit})
+}
+
+// cacheLimit is --cache-max-size in bytes; 0 means no limit.
+func (g *globals) cacheLimit() (int64, error) {
+	limit, err := parseSize(g.cacheMax)
+	if err != nil {
+		return 0, usagef("invalid --cache-max-size %q: %v\nhint: give a size such as 500MB or 10GiB, or 0 for no limit", g.cacheMax, err)
+	}
+	return limit, nil
+}
+
 func validRepoName(name string) error {
 	if name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != "" || strings.HasPrefix(name, ".") {
 		return usagef("invalid repository name %q: use lower-case letters, digits, '-', '_' and '.'", name)
@@ -252,7 +270,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 	if s.site, err = siteOf(rc); err != nil {
 		return nil, err
 	}
-	s.store, err = cache.OpenStore(g.artifactDir(), cache.StoreOptions{Logger: g.logger})
+	s.store, err = g.openStore()
 	if err != nil {
 		return nil, fmt.Errorf("opening artifact cache: %w", err)
 	}

@@ -54,6 +54,7 @@ type globals struct {
 	refresh     bool
 	offline     bool
 	cacheDir    string
+	cacheMax    string
 
 	sources    settingSources
 	configFile map[string]any
@@ -133,6 +134,9 @@ shuts down gracefully and exits 0).`,
 			if _, err := g.freshness(); err != nil {
 				return err
 			}
+			if _, err := g.cacheLimit(); err != nil {
+				return err
+			}
 			level := slog.LevelWarn
 			switch {
 			case g.verbose:
@@ -160,6 +164,7 @@ shuts down gracefully and exits 0).`,
 	pf.BoolVar(&g.refresh, "refresh", false, "ask the repository now, ignoring the freshness window")
 	pf.BoolVar(&g.offline, "offline", false, "use only cached metadata; refuse if it has expired")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "artifact cache directory")
+	pf.StringVar(&g.cacheMax, "cache-max-size", "", "keep the artifact cache under this size, evicting the least recently used files (e.g. 500MB, 10GiB; default: no limit)")
 
 	root.AddCommand(
 		newInitCmd(g),
