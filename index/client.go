@@ -17,6 +17,7 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // Lookup is what index needs from TUF: the signed target info for a path.
@@ -152,7 +153,7 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 		body = buf.Bytes()
 	} else {
 		pageURL = c.Site.PageURL(name, "")
-		resp, err := updater.GetStream(ctx, c.HTTP, pageURL, 30*time.Second)
+		resp, err := httpx.GetStream(ctx, c.HTTP, pageURL, 30*time.Second)
 		if err != nil {
 			return nil, pageFetchError(name, err)
 		}
@@ -180,7 +181,7 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 }
 
 func pageFetchError(name string, err error) error {
-	var hs *updater.HTTPStatusError
+	var hs *httpx.StatusError
 	if errors.As(err, &hs) && hs.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w", name, ErrProjectNotFound)
 	}
@@ -189,7 +190,7 @@ func pageFetchError(name string, err error) error {
 
 // fetchInto downloads url into w through verification against ti.
 func (c *Client) fetchInto(ctx context.Context, w *bytes.Buffer, url string, ti updater.TargetInfo) error {
-	resp, err := updater.GetStream(ctx, c.HTTP, url, 30*time.Second)
+	resp, err := httpx.GetStream(ctx, c.HTTP, url, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -343,7 +344,7 @@ func (c *Client) OpenMetadata(ctx context.Context, f VerifiedFile) (*cache.Entry
 // Projects returns upstream's project list. No layout signs it: it is
 // served as a convenience and never claimed as verified.
 func (c *Client) Projects(ctx context.Context) (*ProjectList, error) {
-	resp, err := updater.GetStream(ctx, c.HTTP, c.Site.IndexURL.String(), 30*time.Second)
+	resp, err := httpx.GetStream(ctx, c.HTTP, c.Site.IndexURL.String(), 30*time.Second)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // Slow-retrieval defence for artifact downloads: after a grace period the
@@ -40,7 +41,7 @@ const DefaultMaxCoreMetadataBytes = 16 << 20
 // streamed, fails with cache.ErrTooLarge and nothing is stored.
 func fetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti updater.TargetInfo, url string, maxLength int64) (*cache.Entry, error) {
 	return store.FetchLimited(ctx, ti, maxLength, func(ctx context.Context) (io.ReadCloser, error) {
-		resp, err := updater.GetStream(ctx, hc, url, downloadIdle)
+		resp, err := httpx.GetStream(ctx, hc, url, downloadIdle)
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +54,7 @@ func fetchVerified(ctx context.Context, hc *http.Client, store *cache.Store, ti 
 			return nil, fmt.Errorf("%s: %w: %d bytes announced, more than %d", ti.Path, cache.ErrTooLarge, resp.ContentLength, maxLength)
 		}
 		rb := &resumingBody{ctx: ctx, hc: hc, url: url, cur: resp.Body, validator: validatorOf(resp)}
-		body := &updater.SlowReader{R: rb, MinRate: minDownloadRate, Grace: downloadRateWait}
+		body := &httpx.SlowReader{R: rb, MinRate: minDownloadRate, Grace: downloadRateWait}
 		return readCloser{networkErrors{body, url}, rb}, nil
 	})
 }
@@ -119,7 +120,7 @@ func (b *resumingBody) reopen() (io.ReadCloser, error) {
 	if b.validator != "" {
 		h.Set("If-Range", b.validator)
 	}
-	resp, err := updater.GetStreamHeader(b.ctx, b.hc, b.url, downloadIdle, h)
+	resp, err := httpx.GetStreamHeader(b.ctx, b.hc, b.url, downloadIdle, h)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // ProxyConfig configures the Simple API server.
@@ -193,7 +194,7 @@ func UpstreamUnreachable(err error) bool {
 		me *updater.MetadataError
 		mm *updater.MismatchError
 		ne *updater.NetworkError
-		hs *updater.HTTPStatusError
+		hs *httpx.StatusError
 	)
 	switch {
 	case errors.As(err, &me), errors.As(err, &mm), !errors.As(err, &ne):
@@ -260,8 +261,8 @@ func RenderablePage(vp *VerifiedPage, filesBase string) *Page {
 		f.URL = filesBase + url.PathEscape(vf.Filename)
 		// pip prints these (a yanked release's reason, a Python
 		// mismatch): no raw control characters from an unsigned page.
-		f.YankedReason = updater.EscapeLine(f.YankedReason)
-		f.RequiresPython = updater.EscapeLine(f.RequiresPython)
+		f.YankedReason = httpx.EscapeLine(f.YankedReason)
+		f.RequiresPython = httpx.EscapeLine(f.RequiresPython)
 		hashes := map[string]string{}
 		if vp.PageTarget != nil {
 			for alg, h := range vf.File.Hashes {
@@ -269,7 +270,7 @@ func RenderablePage(vp *VerifiedPage, filesBase string) *Page {
 			}
 		} else {
 			// The page itself was not verified: its hashes mean nothing.
-			f.RequiresPython, f.UploadTime = updater.EscapeLine(vf.File.RequiresPython), vf.File.UploadTime
+			f.RequiresPython, f.UploadTime = httpx.EscapeLine(vf.File.RequiresPython), vf.File.UploadTime
 		}
 		for _, alg := range []string{updater.HashSHA256, updater.HashSHA512} {
 			if h, ok := vf.Target.Hashes[alg]; ok {
@@ -399,7 +400,7 @@ func (p *Proxy) serveStatus(w http.ResponseWriter, r *http.Request) {
 		Uptime:      time.Since(p.started).Round(time.Second).String(),
 	}
 	if p.cfg.Client.Site.IndexURL != nil {
-		st.IndexURL = updater.RedactedURL(p.cfg.Client.Site.IndexURL)
+		st.IndexURL = httpx.RedactedURL(p.cfg.Client.Site.IndexURL)
 	}
 	if total := st.PageHits + st.PageMisses; total > 0 {
 		st.PageHitRate = float64(st.PageHits) / float64(total)
@@ -409,7 +410,7 @@ func (p *Proxy) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.cfg.Status != nil {
 		if ts, err := p.cfg.Status(r.Context()); err != nil {
-			st.TUFError = updater.SafeLine(err.Error())
+			st.TUFError = httpx.SafeLine(err.Error())
 		} else {
 			st.TUF = &ts
 		}
@@ -463,11 +464,11 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, status int, forma
 	// content, file names) and URLs: pip prints the body, so it is
 	// redacted and escaped. The log gets it redacted only: slog's text
 	// handler, which cmd uses, escapes (quotes) what is not printable.
-	raw := updater.RedactText(fmt.Sprintf(format, a...))
+	raw := httpx.RedactText(fmt.Sprintf(format, a...))
 	// One line of reason, and maybe one of hint (ours): each escaped.
-	msg := updater.EscapeLine(raw)
+	msg := httpx.EscapeLine(raw)
 	if m, h, ok := strings.Cut(raw, "\nhint: "); ok {
-		msg = updater.EscapeLine(m) + "\nhint: " + updater.EscapeLine(h)
+		msg = httpx.EscapeLine(m) + "\nhint: " + httpx.EscapeLine(h)
 	}
 	p.cfg.Logger.Warn("refused", "path", r.URL.Path, "status", status, "reason", raw)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // breakingServer serves data, but the first `breaks` responses are cut
@@ -63,7 +64,7 @@ func TestFetchVerifiedResumes(t *testing.T) {
 	rand.Read(data)
 	sum := blake2b.Sum256(data)
 	ti := updater.TargetInfo{Path: "a/b/x.whl", Length: int64(len(data)), Hashes: map[string]string{updater.HashBLAKE2b256: hex.EncodeToString(sum[:])}}
-	hc := updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1})
+	hc := httpx.NewClient(httpx.Options{RetryMax: 1})
 	for _, tt := range []struct {
 		name          string
 		cut           int
@@ -144,7 +145,7 @@ func TestFetchVerifiedResumeAcrossChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = FetchVerified(context.Background(), updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}), store, ti, srv.URL+"/x.whl")
+	_, err = FetchVerified(context.Background(), httpx.NewClient(httpx.Options{RetryMax: 1}), store, ti, srv.URL+"/x.whl")
 	var mm *updater.MismatchError
 	if !errors.As(err, &mm) {
 		t.Fatalf("err = %v, want a hash mismatch", err)

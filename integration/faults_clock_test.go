@@ -22,6 +22,7 @@ import (
 
 	"github.com/tufpip/tufpip/integration/repogen"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // fakeClock is a settable clock for updater.Config.Now.
@@ -68,7 +69,7 @@ func TestFaultClockSkewInProcess(t *testing.T) {
 			MetadataURL:   base + "/metadata/",
 			MetadataDir:   dir,
 			BootstrapRoot: tr.TrustedRoot(),
-			HTTPClient:    updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}),
+			HTTPClient:    httpx.NewClient(httpx.Options{RetryMax: 1}),
 			Window:        5 * time.Minute,
 			Now:           clock.Now,
 		}
@@ -183,7 +184,7 @@ func TestFaultBinExpiresFirst(t *testing.T) {
 			newU := func() *updater.Updater {
 				u, err := updater.New(updater.Config{
 					MetadataURL: tr.URL + "/metadata/", MetadataDir: dir, BootstrapRoot: tr.TrustedRoot(),
-					HTTPClient: updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}), Window: c.window, Now: clock.Now,
+					HTTPClient: httpx.NewClient(httpx.Options{RetryMax: 1}), Window: c.window, Now: clock.Now,
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/integration/repogen"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // TestFaultSharedHomeProcesses runs, in each of three rounds, four tufpip
@@ -159,7 +160,7 @@ func TestFaultSharedUpdaterGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	lockPath := filepath.Join(home, "state", "repositories", "r", "refresh")
-	hc := updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1})
+	hc := httpx.NewClient(httpx.Options{RetryMax: 1})
 	newU := func(window time.Duration) *updater.Updater {
 		u, err := updater.New(updater.Config{
 			MetadataURL: tr.URL + "/metadata/", MetadataDir: metaDir, BootstrapRoot: tr.TrustedRoot(),

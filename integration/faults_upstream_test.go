@@ -20,6 +20,7 @@ import (
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/integration/repogen"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // switchableServer serves a handler on a fixed loopback address and can
@@ -206,8 +207,8 @@ func TestFaultStalePageExpires(t *testing.T) {
 		t.Error("Stale offered a page after a file's metadata expired")
 	}
 	if !index.UpstreamUnreachable(&updater.NetworkError{URL: "u", Err: errors.New("connection refused")}) ||
-		!index.UpstreamUnreachable(&updater.NetworkError{URL: "u", Err: &updater.HTTPStatusError{StatusCode: 503}}) ||
-		index.UpstreamUnreachable(&updater.NetworkError{URL: "u", Err: &updater.HTTPStatusError{StatusCode: 404}}) ||
+		!index.UpstreamUnreachable(&updater.NetworkError{URL: "u", Err: &httpx.StatusError{StatusCode: 503}}) ||
+		index.UpstreamUnreachable(&updater.NetworkError{URL: "u", Err: &httpx.StatusError{StatusCode: 404}}) ||
 		index.UpstreamUnreachable(&updater.MetadataError{Role: "timestamp", Err: &updater.NetworkError{URL: "u", Err: errors.New("x")}}) ||
 		index.UpstreamUnreachable(&updater.MismatchError{Path: "x", Check: "length"}) {
 		t.Error("UpstreamUnreachable misclassifies")

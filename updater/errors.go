@@ -3,6 +3,8 @@ package updater
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // ErrNotSigned means the repository's verified metadata does not list the
@@ -35,25 +37,7 @@ func (e *MetadataError) Error() string {
 func (e *MetadataError) Unwrap() error { return e.Err }
 
 // NetworkError means the repository could not be reached or answered with
-// an unexpected HTTP status; nothing about trust was decided.
-type NetworkError struct {
-	URL string
-	Err error
-}
-
-func (e *NetworkError) Error() string {
-	// Redacted again here: a NetworkError built elsewhere may quote a URL
-	// with credentials.
-	return RedactText(fmt.Sprintf("fetching %s: %v", e.URL, e.Err))
-}
-
-func (e *NetworkError) Unwrap() error { return e.Err }
-
-// HTTPStatusError is an unexpected HTTP status from upstream.
-type HTTPStatusError struct {
-	StatusCode int
-}
-
-func (e *HTTPStatusError) Error() string {
-	return fmt.Sprintf("unexpected HTTP status %d", e.StatusCode)
-}
+// an unexpected HTTP status (an *httpx.StatusError inside); nothing about
+// trust was decided. It is httpx's type, so that one errors.As matches a
+// failure of the TUF workflow and of a page or file fetch alike.
+type NetworkError = httpx.NetworkError

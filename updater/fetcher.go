@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // Slow-retrieval bounds for metadata downloads (see DownloadFile).
@@ -82,28 +84,28 @@ func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Durati
 	// average rate once past a grace period.
 	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
 	defer cancel()
-	resp, err := GetStream(ctx, f.client, urlPath, metadataIdle)
+	resp, err := httpx.GetStream(ctx, f.client, urlPath, metadataIdle)
 	if err != nil {
-		var hs *HTTPStatusError
+		var hs *httpx.StatusError
 		if errors.As(err, &hs) {
 			// go-tuf needs ErrDownloadHTTP to recognise the 404 that
 			// ends the root probe.
-			return nil, &metadata.ErrDownloadHTTP{StatusCode: hs.StatusCode, URL: RedactURL(urlPath)}
+			return nil, &metadata.ErrDownloadHTTP{StatusCode: hs.StatusCode, URL: httpx.RedactURL(urlPath)}
 		}
 		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > maxLength {
-		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", RedactURL(urlPath), resp.ContentLength, maxLength)}
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", httpx.RedactURL(urlPath), resp.ContentLength, maxLength)}
 	}
-	body := &SlowReader{R: resp.Body, MinRate: metadataMinRate, Grace: metadataRateGrace}
+	body := &httpx.SlowReader{R: resp.Body, MinRate: metadataMinRate, Grace: metadataRateGrace}
 	data, err := io.ReadAll(io.LimitReader(body, maxLength+1))
 	f.bytes.Add(int64(len(data)))
 	if err != nil {
-		return nil, &NetworkError{URL: RedactURL(urlPath), Err: err}
+		return nil, &NetworkError{URL: httpx.RedactURL(urlPath), Err: err}
 	}
 	if int64(len(data)) > maxLength {
-		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the allowed %d bytes (endless data?)", RedactURL(urlPath), maxLength)}
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the allowed %d bytes (endless data?)", httpx.RedactURL(urlPath), maxLength)}
 	}
 	return data, nil
 }

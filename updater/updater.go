@@ -28,6 +28,8 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // Limits bound what a repository may make us download and walk.
@@ -131,7 +133,7 @@ func New(cfg Config) (*Updater, error) {
 		cfg.RefreshTimeout = DefaultRefreshTimeout
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = NewHTTPClient(HTTPOptions{Logger: cfg.Logger})
+		cfg.HTTPClient = httpx.NewClient(httpx.Options{Logger: cfg.Logger})
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -301,7 +303,7 @@ func (u *Updater) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	st := e.status
-	st.MetadataURL = RedactURL(st.MetadataURL) // shown on status pages
+	st.MetadataURL = httpx.RedactURL(st.MetadataURL) // shown on status pages
 	return st, nil
 }
 
@@ -462,7 +464,7 @@ func classify(err error, role string) error {
 	}
 	var httpErr *metadata.ErrDownloadHTTP
 	if errors.As(err, &httpErr) {
-		return &NetworkError{URL: httpErr.URL, Err: &HTTPStatusError{StatusCode: httpErr.StatusCode}}
+		return &NetworkError{URL: httpErr.URL, Err: &httpx.StatusError{StatusCode: httpErr.StatusCode}}
 	}
 	if errors.Is(err, &metadata.ErrExpiredMetadata{}) {
 		// go-tuf notices an expired final root while loading the

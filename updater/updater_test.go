@@ -17,6 +17,7 @@ import (
 
 	"github.com/tufpip/tufpip/integration/repogen"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // testRepo generates a repository and serves it on 127.0.0.1.
@@ -41,7 +42,7 @@ func newUpdater(t *testing.T, base string, root []byte, dir string, mod ...func(
 		MetadataURL:   base + "metadata/",
 		MetadataDir:   dir,
 		BootstrapRoot: root,
-		HTTPClient:    updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}),
+		HTTPClient:    httpx.NewClient(httpx.Options{RetryMax: 1}),
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -261,7 +262,7 @@ func TestFreshnessWindowAnswersFromDisk(t *testing.T) {
 	w := firstWheel(t, r)
 	window := func(c *updater.Config) {
 		c.Window = time.Hour
-		c.HTTPClient = updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1, AllowCrossHostRedirects: true})
+		c.HTTPClient = httpx.NewClient(httpx.Options{RetryMax: 1, AllowCrossHostRedirects: true})
 	}
 	u := newUpdater(t, counting.URL+"/", r.TrustedRoot(), dir, window)
 	want, err := u.Target(ctx, w.Path)

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func main() {
@@ -114,7 +115,7 @@ func newUpdater(metadataURL, dir string) (*updater.Updater, error) {
 		DelegatedDir: dir,
 		Window:       0,
 		Now:          updater.ClockFromEnv(),
-		HTTPClient:   updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1}),
+		HTTPClient:   httpx.NewClient(httpx.Options{RetryMax: 1}),
 	})
 }
 
@@ -136,7 +137,7 @@ func download(ctx context.Context, metadataURL, dir, targetDir, base string, tar
 	if err := os.MkdirAll(targetDir, 0o755); err != nil {
 		return err
 	}
-	hc := updater.NewHTTPClient(updater.HTTPOptions{RetryMax: 1})
+	hc := httpx.NewClient(httpx.Options{RetryMax: 1})
 	if !strings.HasSuffix(base, "/") {
 		base += "/"
 	}
@@ -180,7 +181,7 @@ func prefixHash(ti updater.TargetInfo) string {
 }
 
 func fetchTo(ctx context.Context, hc *http.Client, u, dst string, ti updater.TargetInfo) error {
-	resp, err := updater.GetStream(ctx, hc, u, 30*time.Second)
+	resp, err := httpx.GetStream(ctx, hc, u, 30*time.Second)
 	if err != nil {
 		return err
 	}

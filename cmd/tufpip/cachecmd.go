@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func newCacheCmd(g *globals) *cobra.Command {
@@ -45,7 +45,7 @@ asked for it anyway. Exit 1 if any file fails.`,
 			}
 			out := cmd.OutOrStdout()
 			for path, why := range res.Bad {
-				fmt.Fprintf(out, "FAILED  %s: %s\n", updater.SafeLine(path), updater.SafeLine(why))
+				fmt.Fprintf(out, "FAILED  %s: %s\n", httpx.SafeLine(path), httpx.SafeLine(why))
 			}
 			fmt.Fprintf(out, "%d cached files checked, %d failed\n", res.Checked, len(res.Bad))
 			if len(res.Bad) > 0 {

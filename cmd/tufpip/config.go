@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func init() { extraCommands = append(extraCommands, newConfigCmd) }
@@ -194,7 +194,7 @@ Registered repositories live beside it in repositories/NAME.json
 					}
 					// A URL may hold a password (from the file, the
 					// environment or a flag): never shown.
-					rows = append(rows, row{command, f.Name, updater.SafeLine(v), src})
+					rows = append(rows, row{command, f.Name, httpx.SafeLine(v), src})
 				})
 			}
 			add("", cmd.Root().PersistentFlags(), g.sources, nil)

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // Environment variables holding the repository's basic-auth credential.
@@ -24,25 +24,25 @@ const (
 // and TUFPIP_PASSWORD (sent to the origins of the repository's URLs, and
 // nowhere else), and of the .netrc file ($NETRC, else ~/.netrc; per
 // machine).
-func (g *globals) repoCredentials(rc repoConfig) (repoConfig, *updater.Credentials, error) {
-	creds := &updater.Credentials{}
+func (g *globals) repoCredentials(rc repoConfig) (repoConfig, *httpx.Credentials, error) {
+	creds := &httpx.Credentials{}
 	for _, u := range []*string{&rc.MetadataURL, &rc.IndexURL, &rc.FilesURL} {
 		if *u == "" {
 			continue
 		}
-		clean, user, pass, ok, err := updater.StripUserinfo(*u)
+		clean, user, pass, ok, err := httpx.StripUserinfo(*u)
 		if err != nil {
-			return rc, nil, usagef("invalid URL %q: %v", updater.RedactURL(*u), err)
+			return rc, nil, usagef("invalid URL %q: %v", httpx.RedactURL(*u), err)
 		}
 		if ok {
-			if err := creds.AddOrigin(clean, updater.Credential{Username: user, Password: pass, Source: "the URL"}); err != nil {
+			if err := creds.AddOrigin(clean, httpx.Credential{Username: user, Password: pass, Source: "the URL"}); err != nil {
 				return rc, nil, usageError{err}
 			}
 		}
 		*u = clean
 	}
 	if pass, ok := os.LookupEnv(envPassword); ok {
-		c := updater.Credential{Username: os.Getenv(envUsername), Password: pass, Source: envPassword}
+		c := httpx.Credential{Username: os.Getenv(envUsername), Password: pass, Source: envPassword}
 		for _, u := range []string{rc.MetadataURL, rc.IndexURL, rc.FilesURL} {
 			if u != "" && !creds.HasOrigin(u) {
 				if err := creds.AddOrigin(u, c); err != nil {
@@ -59,7 +59,7 @@ func (g *globals) repoCredentials(rc repoConfig) (repoConfig, *updater.Credentia
 		case err != nil:
 			return rc, nil, usagef("reading the netrc file: %v", err)
 		default:
-			entries, err := updater.ParseNetrc(data)
+			entries, err := httpx.ParseNetrc(data)
 			if err != nil {
 				return rc, nil, usagef("netrc file %s: %v", path, err)
 			}
@@ -85,7 +85,7 @@ func netrcPath() (path string, explicit bool) {
 // them are stored in plain text in the repository's config file.
 func warnStoredCredentials(g *globals, rc repoConfig, file string) {
 	for _, u := range []struct{ flag, url string }{{"--metadata-url", rc.MetadataURL}, {"--index-url", rc.IndexURL}, {"--files-url", rc.FilesURL}} {
-		if _, _, _, ok, _ := updater.StripUserinfo(u.url); ok {
+		if _, _, _, ok, _ := httpx.StripUserinfo(u.url); ok {
 			fmt.Fprintf(g.stderr, "tufpip: warning: %s holds credentials, stored in plain text in %s\nhint: put them in ~/.netrc (machine HOST login USER password PASS) or %s instead, and give the URL without them\n", u.flag, file, envPassword)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func init() { extraCommands = append(extraCommands, newDownloadCmd) }
@@ -157,7 +158,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		// there too: downloading only the verified ones would give a
 		// false sense of safety.
 		for _, p := range problems {
-			fmt.Fprintf(g.stderr, "tufpip: %s\n", updater.SafeLine(p.Error()))
+			fmt.Fprintf(g.stderr, "tufpip: %s\n", httpx.SafeLine(p.Error()))
 		}
 		fmt.Fprintf(g.stderr, "tufpip: nothing was written to %s: %s of the requirements would make pip fetch from outside the verified index\n", o.dir, plural(len(problems), "line"))
 		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
@@ -180,7 +181,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		}
 		if !ok {
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", updater.SafeLine(requirementLabel(r)), updater.SafeLine(r.Marker.String()), envDesc)
+				fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", httpx.SafeLine(requirementLabel(r)), httpx.SafeLine(r.Marker.String()), envDesc)
 			}
 			continue
 		}
@@ -294,7 +295,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 			return fmt.Errorf("writing %s: %w", it.dest, err)
 		}
 		if !g.quiet {
-			fmt.Fprintf(out, "verified %s (%d bytes, sha256 %s%s)\n", updater.SafeLine(it.file.Filename), it.size, it.sha256, updater.SafeLine(note))
+			fmt.Fprintf(out, "verified %s (%d bytes, sha256 %s%s)\n", httpx.SafeLine(it.file.Filename), it.size, it.sha256, httpx.SafeLine(note))
 		}
 	}
 	return nil
@@ -366,7 +367,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 			if reason == "" {
 				reason = "no reason given"
 			}
-			fmt.Fprintf(g.stderr, "tufpip: warning: %s==%s is yanked (%s); taken because it is pinned exactly\n", updater.SafeLine(r.Project), updater.SafeLine(res.sel.Version), updater.SafeLine(reason))
+			fmt.Fprintf(g.stderr, "tufpip: warning: %s==%s is yanked (%s); taken because it is pinned exactly\n", httpx.SafeLine(r.Project), httpx.SafeLine(res.sel.Version), httpx.SafeLine(reason))
 		}
 		for _, f := range res.sel.Files {
 			if seen[f.Filename] {
@@ -425,7 +426,7 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 	var hintOrder []string
 	for _, f := range failures {
 		msg, hint, _ := describe(f.err)
-		fmt.Fprintf(g.stderr, "tufpip: %s: %s\n", updater.SafeLine(f.name), msg)
+		fmt.Fprintf(g.stderr, "tufpip: %s: %s\n", httpx.SafeLine(f.name), msg)
 		var hn *hashNotListedError
 		if errors.As(f.err, &hn) {
 			hint = "the requirements file and the repository disagree: the file was not written. Regenerate the hashes only if you trust the new release"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // reportError is the one place where errors become what users read and
@@ -30,7 +31,7 @@ func describe(err error) (msg, hint string, code int) {
 	// fields, file names) and URLs: redacted and escaped here, where
 	// every error becomes words. The message is one line; a hint may
 	// have several.
-	defer func() { msg, hint = updater.SafeLine(msg), updater.SafeText(hint) }()
+	defer func() { msg, hint = httpx.SafeLine(msg), httpx.SafeText(hint) }()
 	msg = err.Error()
 	// A usage error may carry its own hint after a newline.
 	if m, h, ok := strings.Cut(msg, "\nhint: "); ok {
@@ -41,8 +42,8 @@ func describe(err error) (msg, hint string, code int) {
 		me   *updater.MetadataError
 		ne   *updater.NetworkError
 		mm   *updater.MismatchError
-		rErr *updater.RedirectError
-		hs   *updater.HTTPStatusError
+		rErr *httpx.RedirectError
+		hs   *httpx.StatusError
 	)
 	switch {
 	case errors.As(err, &ue):

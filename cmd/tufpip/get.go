@@ -9,6 +9,7 @@ import (
 
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func newGetCmd(g *globals) *cobra.Command {
@@ -65,7 +66,7 @@ TARGET-PATH is then fetched from it as is.`,
 			}
 			if !g.quiet && out != "-" {
 				alg := ti.KnownHashes()[0]
-				fmt.Fprintf(cmd.ErrOrStderr(), "verified %s: %d bytes, %s %s, signed by %s (snapshot v%d)\n", updater.SafeLine(target), ti.Length, alg, ti.Hashes[alg], updater.SafeLine(ti.Role), ti.SnapshotVersion)
+				fmt.Fprintf(cmd.ErrOrStderr(), "verified %s: %d bytes, %s %s, signed by %s (snapshot v%d)\n", httpx.SafeLine(target), ti.Length, alg, ti.Hashes[alg], httpx.SafeLine(ti.Role), ti.SnapshotVersion)
 			}
 			return nil
 		},

@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // newLogger is every logger tufpip writes: slog's text handler, which
@@ -25,7 +25,7 @@ func (h redactingHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h redactingHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, updater.RedactText(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, httpx.RedactText(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(redactAttr(a))
 		return true
@@ -49,7 +49,7 @@ func redactAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, updater.RedactText(v.String()))
+		return slog.String(a.Key, httpx.RedactText(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		red := make([]any, len(g))
@@ -67,7 +67,7 @@ func redactAttr(a slog.Attr) slog.Attr {
 		default:
 			return slog.Attr{Key: a.Key, Value: v}
 		}
-		if red := updater.RedactText(s); red != s {
+		if red := httpx.RedactText(s); red != s {
 			return slog.String(a.Key, red)
 		}
 	}

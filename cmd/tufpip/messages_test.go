@@ -61,7 +61,7 @@ import (
 
 // messageDirs are the packages whose messages users read, relative to
 // this package's directory.
-var messageDirs = []string{".", "../../updater", "../../index", "../../cache"}
+var messageDirs = []string{".", "../../updater", "../../updater/httpx", "../../index", "../../cache"}
 
 const troubleshootingPath = "../../docs/troubleshooting.md"
 

@@ -20,6 +20,7 @@ import (
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // repoConfig is one registered repository, stored as JSON in
@@ -148,7 +149,7 @@ func (g *globals) resolveRepo() (repoConfig, error) {
 	} else {
 		// Named without the URL's credentials: a short hash of a
 		// password would be a way to test guesses of it.
-		clean, _, _, _, _ := updater.StripUserinfo(g.metadataURL)
+		clean, _, _, _, _ := httpx.StripUserinfo(g.metadataURL)
 		sum := sha256.Sum256([]byte(clean))
 		rc.Name = "adhoc-" + hex.EncodeToString(sum[:6])
 	}
@@ -184,7 +185,7 @@ func completeRepo(rc *repoConfig) error {
 		}
 		pu, err := url.Parse(*u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usagef("invalid URL %q: want http(s)://host/path/", updater.RedactURL(*u))
+			return usagef("invalid URL %q: want http(s)://host/path/", httpx.RedactURL(*u))
 		}
 		if !strings.HasSuffix(*u, "/") {
 			*u += "/"
@@ -202,7 +203,7 @@ type session struct {
 	up     *updater.Updater
 	site   index.Site
 	store  *cache.Store
-	creds  *updater.Credentials
+	creds  *httpx.Credentials
 }
 
 func (g *globals) freshness() (time.Duration, error) {
@@ -244,7 +245,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 	if g.refresh {
 		window = 0
 	}
-	s.http = updater.NewHTTPClient(updater.HTTPOptions{Credentials: creds, Logger: g.logger})
+	s.http = httpx.NewClient(httpx.Options{Credentials: creds, Logger: g.logger})
 	lockPath := filepath.Join(s.stateD, "refresh")
 	s.up, err = updater.New(updater.Config{
 		MetadataURL:   rc.MetadataURL,
@@ -295,7 +296,7 @@ func siteOf(rc repoConfig) (index.Site, error) {
 // bootstrapRoot returns the root to start from when the metadata dir has
 // none: --root, the root stored by init, an embedded root for a known
 // repository, or (only with --trust-on-first-use) 1.root.json.
-func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoConfig, creds *updater.Credentials) ([]byte, error) {
+func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoConfig, creds *httpx.Credentials) ([]byte, error) {
 	if g.rootFile != "" {
 		b, err := os.ReadFile(g.rootFile)
 		if err != nil {
@@ -322,10 +323,10 @@ func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoCon
 // PyPI does not publish TUF metadata yet; its root goes here when it does.
 var embeddedRoots = map[string][]byte{}
 
-func fetchFirstRoot(ctx context.Context, g *globals, metadataURL string, creds *updater.Credentials) ([]byte, error) {
-	fmt.Fprintf(g.stderr, "tufpip: warning: trusting %s1.root.json on first use: an attacker on this connection could substitute their own root\n", updater.RedactURL(metadataURL))
-	hc := updater.NewHTTPClient(updater.HTTPOptions{Credentials: creds, Logger: g.logger})
-	resp, err := updater.Get(ctx, hc, metadataURL+"1.root.json")
+func fetchFirstRoot(ctx context.Context, g *globals, metadataURL string, creds *httpx.Credentials) ([]byte, error) {
+	fmt.Fprintf(g.stderr, "tufpip: warning: trusting %s1.root.json on first use: an attacker on this connection could substitute their own root\n", httpx.RedactURL(metadataURL))
+	hc := httpx.NewClient(httpx.Options{Credentials: creds, Logger: g.logger})
+	resp, err := httpx.Get(ctx, hc, metadataURL+"1.root.json")
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 // readRequirements parses the requirements files at paths ("-" is
@@ -195,7 +196,7 @@ func judgeSources(g *globals, so *sourceOptions, sources []fileSource) []sourceP
 				continue
 			}
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: warning: %s: %s: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n", updater.SafeLine(src.where()), updater.SafeLine(src.text()))
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s: %s: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n", httpx.SafeLine(src.where()), httpx.SafeLine(src.text()))
 			}
 			continue
 		case "":
@@ -206,7 +207,7 @@ func judgeSources(g *globals, so *sourceOptions, sources []fileSource) []sourceP
 		p := sourceProblem{fileSource: src, what: what}
 		if so.allowUnverified {
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: warning: %s (allowed by --allow-unverified-sources; not verified)\n", updater.SafeLine(p.Error()))
+				fmt.Fprintf(g.stderr, "tufpip: warning: %s (allowed by --allow-unverified-sources; not verified)\n", httpx.SafeLine(p.Error()))
 			}
 			continue
 		}
@@ -719,7 +720,7 @@ func repositoryError(err error) bool {
 	var (
 		me *updater.MetadataError
 		ne *updater.NetworkError
-		re *updater.RedirectError
+		re *httpx.RedirectError
 	)
 	return errors.As(err, &me) || errors.As(err, &ne) || errors.As(err, &re) ||
 		errors.Is(err, updater.ErrNoTrustedRoot)

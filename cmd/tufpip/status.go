@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -39,7 +40,7 @@ reads the verified metadata on disk; --refresh asks the repository first.`,
 					updater.Status
 				}{s.rc.Name, st})
 			}
-			fmt.Fprintf(out, "repository  %s\nmetadata    %s\nlayout      %s\nrefreshed   %s (%s)\n\n", s.rc.Name, updater.RedactURL(s.rc.MetadataURL), s.rc.Layout, st.RefreshedAt.UTC().Format(time.RFC3339), st.Source)
+			fmt.Fprintf(out, "repository  %s\nmetadata    %s\nlayout      %s\nrefreshed   %s (%s)\n\n", s.rc.Name, httpx.RedactURL(s.rc.MetadataURL), s.rc.Layout, st.RefreshedAt.UTC().Format(time.RFC3339), st.Source)
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ROLE\tVERSION\tEXPIRES\tKEYS")
 			now := updater.ClockFromEnv()()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/updater/httpx"
 )
 
 func init() { extraCommands = append(extraCommands, newVerifyCmd) }
@@ -256,11 +257,11 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
 			switch {
 			case res.Status == statusVerified && !g.quiet:
-				fmt.Fprintf(out, "ok      %s%s\n", updater.SafeLine(res.Name), updater.SafeLine(res.Detail))
+				fmt.Fprintf(out, "ok      %s%s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Detail))
 			case res.Status == statusFailed:
-				fmt.Fprintf(out, "FAILED  %s: %s\n", updater.SafeLine(res.Name), updater.SafeLine(res.Error))
+				fmt.Fprintf(out, "FAILED  %s: %s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Error))
 			case res.Status == statusError:
-				fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", updater.SafeLine(res.Name), updater.SafeLine(res.Error))
+				fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Error))
 			}
 		}
 		if !g.quiet || code != exitOK {

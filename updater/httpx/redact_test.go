@@ -1,4 +1,4 @@
-package updater
+package httpx
 
 import (
 	"context"
@@ -154,7 +154,7 @@ func TestCredentialsNotSentOnRedirect(t *testing.T) {
 	defer first.Close()
 	cs := &Credentials{}
 	cs.AddOrigin(first.URL, Credential{Username: "u", Password: "p"})
-	c := NewHTTPClient(HTTPOptions{Credentials: cs, AllowCrossHostRedirects: true})
+	c := NewClient(Options{Credentials: cs, AllowCrossHostRedirects: true})
 	resp, err := Get(context.Background(), c, first.URL+"/a")
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestNetworkErrorsRedacted(t *testing.T) {
 	ln.Close()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	c := NewHTTPClient(HTTPOptions{RetryMax: 1})
+	c := NewClient(Options{RetryMax: 1})
 	for _, u := range []string{
 		"http://user:TOPSECRET@" + dead + "/x",
 		"http://TOPSECRET@" + dead + "/x",

@@ -1,4 +1,4 @@
-package updater
+package httpx
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// HTTPOptions configures the one HTTP client tufpip uses for metadata,
+// Options configures the one HTTP client tufpip uses for metadata,
 // index pages and files.
-type HTTPOptions struct {
+type Options struct {
 	UserAgent      string
 	ConnectTimeout time.Duration // default 10s
 	HeaderTimeout  time.Duration // time to first response header, default 30s
@@ -42,10 +42,10 @@ func UserAgent() string {
 	return "tufpip/" + v
 }
 
-// NewHTTPClient returns a retrying client built on a cloned default
+// NewClient returns a retrying client built on a cloned default
 // transport. Retries cover connection errors, 429 and 5xx; 404 is final
 // (go-tuf ends its root probe only on 404).
-func NewHTTPClient(o HTTPOptions) *http.Client {
+func NewClient(o Options) *http.Client {
 	if o.ConnectTimeout == 0 {
 		o.ConnectTimeout = 10 * time.Second
 	}
@@ -165,7 +165,7 @@ func redactArgs(kv []any) []any {
 }
 
 // Get fetches url with ctx and returns the response if its status is 200.
-// Other statuses become an HTTPStatusError inside a NetworkError.
+// Other statuses become an StatusError inside a NetworkError.
 func Get(ctx context.Context, c *http.Client, url string) (*http.Response, error) {
 	return get(ctx, c, url, nil)
 }
@@ -186,7 +186,7 @@ func get(ctx context.Context, c *http.Client, url string, header http.Header) (*
 	if resp.StatusCode != http.StatusOK && !(header != nil && resp.StatusCode == http.StatusPartialContent) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
-		return nil, &NetworkError{URL: RedactURL(url), Err: &HTTPStatusError{StatusCode: resp.StatusCode}}
+		return nil, &NetworkError{URL: RedactURL(url), Err: &StatusError{StatusCode: resp.StatusCode}}
 	}
 	return resp, nil
 }

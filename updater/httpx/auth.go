@@ -1,4 +1,4 @@
-package updater
+package httpx
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package updater
+package httpx
 
 import (
 	"context"
@@ -27,11 +27,11 @@ func TestHTTPClientRetries(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c := NewHTTPClient(HTTPOptions{RetryMax: 2})
+	c := NewClient(Options{RetryMax: 2})
 	ctx := context.Background()
 
 	_, err := Get(ctx, c, srv.URL+"/404")
-	var hs *HTTPStatusError
+	var hs *StatusError
 	if !errors.As(err, &hs) || hs.StatusCode != 404 {
 		t.Fatalf("404: err = %v", err)
 	}
@@ -71,7 +71,7 @@ func TestHTTPClientRefusesCrossHostRedirect(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/x", http.StatusFound)
 	}))
 	defer srv.Close()
-	c := NewHTTPClient(HTTPOptions{RetryMax: 1})
+	c := NewClient(Options{RetryMax: 1})
 	_, err := Get(context.Background(), c, srv.URL+"/away")
 	var re *RedirectError
 	if !errors.As(err, &re) {
@@ -97,7 +97,7 @@ func TestGetStreamStall(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	resp, err := GetStream(context.Background(), NewHTTPClient(HTTPOptions{RetryMax: 1}), srv.URL, 200*time.Millisecond)
+	resp, err := GetStream(context.Background(), NewClient(Options{RetryMax: 1}), srv.URL, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,49 +119,5 @@ func TestSlowReader(t *testing.T) {
 	now = now.Add(5 * time.Second) // 20 bytes in 5 s: far below 1000 B/s
 	if _, err := sr.Read(buf); !errors.Is(err, ErrTooSlow) {
 		t.Fatalf("err = %v, want ErrTooSlow", err)
-	}
-}
-
-func TestRoleFromURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"http://h/m/timestamp.json":   "timestamp",
-		"http://h/m/7.bins-3f.json":   "bins-3f",
-		"http://h/m/12.root.json":     "root",
-		"http://h/m/1.snapshot.json":  "snapshot",
-		"http://h/m/3...%2Fevil.json": "../evil",
-		"http://h/m/2.bins.sub.json":  "bins.sub",
-	} {
-		if got := roleFromURL(in); got != want {
-			t.Errorf("roleFromURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-// A metadata server that trickles bytes is cut off: the refresh fails
-// instead of hanging.
-func TestFetcherSlowRetrieval(t *testing.T) {
-	defer func(i time.Duration, r float64, g time.Duration) {
-		metadataIdle, metadataMinRate, metadataRateGrace = i, r, g
-	}(metadataIdle, metadataMinRate, metadataRateGrace)
-	metadataIdle, metadataMinRate, metadataRateGrace = 300*time.Millisecond, 1000, 200*time.Millisecond
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "100000")
-		for i := 0; i < 100; i++ {
-			if _, err := w.Write([]byte("x")); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(50 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}))
-	defer srv.Close()
-	f := &tufFetcher{client: NewHTTPClient(HTTPOptions{RetryMax: 1})}
-	_, err := f.DownloadFile(srv.URL+"/timestamp.json", 1<<20, 0)
-	if !errors.Is(err, ErrTooSlow) && !errors.Is(err, ErrStalled) {
-		t.Fatalf("err = %v, want a slow-retrieval error", err)
 	}
 }
