@@ -29,7 +29,7 @@ var (
 )
 
 // DefaultMaxUnknownLength is StoreOptions.MaxUnknownLength's default.
-const DefaultMaxUnknownLength = 8 << 30
+const DefaultMaxUnknownLength = updater.MaxUnknownLength
 
 // unknownLengthStep is the first reservation of a download whose length
 // is not known; each further one doubles what is held.

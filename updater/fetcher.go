@@ -19,20 +19,13 @@ import (
 	"github.com/tufpip/tufpip/updater/httpx"
 )
 
-// Slow-retrieval bounds for metadata downloads (see DownloadFile).
-var (
-	metadataTimeout   = 2 * time.Minute
-	metadataIdle      = 30 * time.Second
-	metadataMinRate   = 2048.0 // bytes per second
-	metadataRateGrace = 10 * time.Second
-)
-
 // tufFetcher is go-tuf's Fetcher on tufpip's HTTP client. go-tuf has no
 // context, so the epoch sets ctx before each call it makes under its lock.
 // It also remembers which role was requested last, so that a verification
 // failure can name the role.
 type tufFetcher struct {
 	client *http.Client
+	limits Limits // the Metadata* slow-retrieval bounds
 
 	mu       sync.Mutex
 	ctx      context.Context
@@ -80,11 +73,11 @@ func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Durati
 	}
 	f.requests.Add(1)
 	// Slow retrieval: a metadata file must arrive whole within
-	// metadataTimeout, never stall for metadataIdle, and keep a minimum
+	// MetadataTimeout, never stall for MetadataIdle, and keep a minimum
 	// average rate once past a grace period.
-	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
+	ctx, cancel := context.WithTimeout(ctx, f.limits.MetadataTimeout)
 	defer cancel()
-	resp, err := httpx.GetStream(ctx, f.client, urlPath, metadataIdle)
+	resp, err := httpx.GetStream(ctx, f.client, urlPath, f.limits.MetadataIdle)
 	if err != nil {
 		var hs *httpx.StatusError
 		if errors.As(err, &hs) {
@@ -98,7 +91,7 @@ func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Durati
 	if resp.ContentLength > maxLength {
 		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the allowed %d", httpx.RedactURL(urlPath), resp.ContentLength, maxLength)}
 	}
-	body := &httpx.SlowReader{R: resp.Body, MinRate: metadataMinRate, Grace: metadataRateGrace}
+	body := &httpx.SlowReader{R: resp.Body, MinRate: f.limits.MetadataMinRate, Grace: f.limits.MetadataRateGrace}
 	data, err := io.ReadAll(io.LimitReader(body, maxLength+1))
 	f.bytes.Add(int64(len(data)))
 	if err != nil {

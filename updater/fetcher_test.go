@@ -28,10 +28,7 @@ func TestRoleFromURL(t *testing.T) {
 // A metadata server that trickles bytes is cut off: the refresh fails
 // instead of hanging.
 func TestFetcherSlowRetrieval(t *testing.T) {
-	defer func(i time.Duration, r float64, g time.Duration) {
-		metadataIdle, metadataMinRate, metadataRateGrace = i, r, g
-	}(metadataIdle, metadataMinRate, metadataRateGrace)
-	metadataIdle, metadataMinRate, metadataRateGrace = 300*time.Millisecond, 1000, 200*time.Millisecond
+	limits := Limits{MetadataIdle: 300 * time.Millisecond, MetadataMinRate: 1000, MetadataRateGrace: 200 * time.Millisecond}.withDefaults()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100000")
 		for i := 0; i < 100; i++ {
@@ -47,7 +44,7 @@ func TestFetcherSlowRetrieval(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := &tufFetcher{client: httpx.NewClient(httpx.Options{RetryMax: 1})}
+	f := &tufFetcher{client: httpx.NewClient(httpx.Options{RetryMax: 1}), limits: limits}
 	_, err := f.DownloadFile(srv.URL+"/timestamp.json", 1<<20, 0)
 	if !errors.Is(err, httpx.ErrTooSlow) && !errors.Is(err, httpx.ErrStalled) {
 		t.Fatalf("err = %v, want a slow-retrieval error", err)

@@ -11,6 +11,7 @@
 package updater
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,14 @@ type Limits struct {
 	TargetsMaxLength   int64
 	MaxRootRotations   int64
 	MaxDelegations     int
+
+	// Slow-retrieval bounds for each metadata file: it must arrive whole
+	// within MetadataTimeout, never stall for MetadataIdle, and keep an
+	// average of MetadataMinRate bytes/s once MetadataRateGrace has passed.
+	MetadataTimeout   time.Duration
+	MetadataIdle      time.Duration
+	MetadataMinRate   float64
+	MetadataRateGrace time.Duration
 }
 
 // DefaultLimits suit PEP 458 at PyPI scale: a 16,384-bin snapshot is
@@ -52,7 +61,28 @@ func DefaultLimits() Limits {
 		TargetsMaxLength:   8 << 20,
 		MaxRootRotations:   256,
 		MaxDelegations:     32,
+		MetadataTimeout:    2 * time.Minute,
+		MetadataIdle:       30 * time.Second,
+		MetadataMinRate:    2048,
+		MetadataRateGrace:  10 * time.Second,
 	}
+}
+
+// withDefaults fills each zero field of l from DefaultLimits, so that a
+// test may set one bound and keep the others.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	l.RootMaxLength = cmp.Or(l.RootMaxLength, d.RootMaxLength)
+	l.TimestampMaxLength = cmp.Or(l.TimestampMaxLength, d.TimestampMaxLength)
+	l.SnapshotMaxLength = cmp.Or(l.SnapshotMaxLength, d.SnapshotMaxLength)
+	l.TargetsMaxLength = cmp.Or(l.TargetsMaxLength, d.TargetsMaxLength)
+	l.MaxRootRotations = cmp.Or(l.MaxRootRotations, d.MaxRootRotations)
+	l.MaxDelegations = cmp.Or(l.MaxDelegations, d.MaxDelegations)
+	l.MetadataTimeout = cmp.Or(l.MetadataTimeout, d.MetadataTimeout)
+	l.MetadataIdle = cmp.Or(l.MetadataIdle, d.MetadataIdle)
+	l.MetadataMinRate = cmp.Or(l.MetadataMinRate, d.MetadataMinRate)
+	l.MetadataRateGrace = cmp.Or(l.MetadataRateGrace, d.MetadataRateGrace)
+	return l
 }
 
 // DefaultRefreshTimeout is Config.RefreshTimeout's default: a refresh
@@ -99,7 +129,9 @@ type Config struct {
 	// Now is the clock; time.Now by default (see ClockFromEnv).
 	Now func() time.Time
 	// Lock serializes refreshes across processes sharing MetadataDir.
-	Lock   func(ctx context.Context) (unlock func() error, err error)
+	Lock func(ctx context.Context) (unlock func() error, err error)
+	// Limits bound what the repository may make us download and walk;
+	// each zero field takes DefaultLimits' value.
 	Limits Limits
 	Logger *slog.Logger
 }
@@ -141,9 +173,7 @@ func New(cfg Config) (*Updater, error) {
 	if cfg.ExpiryMargin == 0 {
 		cfg.ExpiryMargin = time.Minute
 	}
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits()
-	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -387,7 +417,7 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &tufFetcher{client: u.cfg.HTTPClient}
+	f := &tufFetcher{client: u.cfg.HTTPClient, limits: u.cfg.Limits}
 	f.setContext(ctx)
 	now := u.cfg.Now()
 	tr, err := newTUFRefresh(u.cfg.MetadataURL, u.cfg.MetadataDir, root, f, u.cfg.Limits, now)

@@ -47,8 +47,10 @@ type TargetInfo struct {
 // MaxUnknownLength.
 const UnknownLength = -1
 
-// MaxUnknownLength bounds files whose length was not signed.
-var MaxUnknownLength int64 = 8 << 30
+// MaxUnknownLength bounds files whose length was not signed. It is the
+// verifier's backstop; callers that want less bound the stream themselves
+// (cache.StoreOptions.MaxUnknownLength).
+const MaxUnknownLength int64 = 8 << 30
 
 func (ti TargetInfo) limit() int64 {
 	if ti.Length == UnknownLength {
