@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tufpip/tufpip/updater/httpx"
@@ -431,7 +432,7 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 	}
 	tu, err := tr.run()
 	if err != nil {
-		return nil, classify(err, f.role())
+		return nil, classify(err, failedRole(err, tr.trusted, f.role()))
 	}
 	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now, verified: map[[2]string]bool{}}
 	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
@@ -482,6 +483,20 @@ func statusOf(t metadataSet, url string, now time.Time, source string) Status {
 	return s
 }
 
+// failedRole names the role a failed refresh is about: the one in flight
+// (inFlight), except when go-tuf found the final root expired. It notices
+// that while loading the timestamp, so the timestamp is in flight, and
+// its error is a plain *metadata.ErrExpiredMetadata like any other
+// role's: go-tuf gives no type or field naming the expired role, only
+// message text. The trusted root's own expiry at the reference time is
+// what go-tuf checked, so it decides here, not the message.
+func failedRole(err error, t *trustedmetadata.TrustedMetadata, inFlight string) string {
+	if errors.Is(err, &metadata.ErrExpiredMetadata{}) && t.Root != nil && t.Root.Signed.IsExpired(t.RefTime) {
+		return metadata.ROOT
+	}
+	return inFlight
+}
+
 // classify turns go-tuf's errors into tufpip's three kinds.
 func classify(err error, role string) error {
 	if err == nil {
@@ -497,11 +512,6 @@ func classify(err error, role string) error {
 		return &NetworkError{URL: httpErr.URL, Err: &httpx.StatusError{StatusCode: httpErr.StatusCode}}
 	}
 	if errors.Is(err, &metadata.ErrExpiredMetadata{}) {
-		// go-tuf notices an expired final root while loading the
-		// timestamp: name the role that expired, not the one in flight.
-		if strings.Contains(err.Error(), "root.json is expired") {
-			role = "root"
-		}
 		return &MetadataError{Role: role, Err: fmt.Errorf("%w: %v", ErrExpired, err)}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

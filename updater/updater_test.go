@@ -407,3 +407,27 @@ func TestSixteenThousandBins(t *testing.T) {
 		}
 	}
 }
+
+// An expired role is named in the error: go-tuf finds an expired root
+// while loading the timestamp, and the error still names root.
+func TestExpiredRoleNamed(t *testing.T) {
+	r, base := testRepo(t, repogen.Options{BitLength: 2})
+	for _, tc := range []struct {
+		after time.Duration
+		role  string
+	}{
+		{2 * 24 * time.Hour, "timestamp"},
+		{400 * 24 * time.Hour, "root"},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			u := newUpdater(t, base, r.TrustedRoot(), t.TempDir(), func(c *updater.Config) {
+				c.Now = func() time.Time { return time.Now().Add(tc.after) }
+			})
+			err := u.Refresh(context.Background())
+			var me *updater.MetadataError
+			if !errors.As(err, &me) || me.Role != tc.role || !errors.Is(err, updater.ErrExpired) {
+				t.Fatalf("Refresh: %v; want an expired %s", err, tc.role)
+			}
+		})
+	}
+}
