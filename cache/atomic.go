@@ -6,16 +6,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
+
+	"github.com/tufpip/tufpip/cache/atomicfile"
 )
 
-// tempPrefix starts the name of every temporary file this package creates.
-// The leading dot keeps them out of casual listings (and out of the
-// conformance suite's "*.json" count); the fixed prefix is what lets
-// CleanTemp recognise a crash leftover without guessing.
-const tempPrefix = ".tufpip-tmp-"
+// tempPrefix starts the name of every temporary file tufpip creates (see
+// atomicfile); the fixed prefix is what lets CleanTemp recognise a crash
+// leftover without guessing.
+const tempPrefix = atomicfile.TempPrefix
 
 // goTUFTempPrefix is the name go-tuf v2 gives its temporary metadata files
 // (os.CreateTemp(dir, "tuf_tmp")); a crash mid-refresh leaves them in the
@@ -29,65 +29,15 @@ func isTempName(name string) bool {
 
 // WriteFileAtomic replaces path with data so that readers, and the file
 // after a crash or power loss, see either the old content or the new one,
-// never a mix or a truncated file. Trusted metadata must never be half
-// written: a torn root.json would lock the user out of the repository.
+// never a mix or a truncated file (atomicfile.WriteFile, errors naming
+// path). Trusted metadata must never be half written: a torn root.json
+// would lock the user out of the repository.
 //
 // perm is applied exactly (not filtered by the umask). On any error the
 // temporary file is removed and path is untouched.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if err := atomicfile.WriteFile(path, data, perm); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if runtime.GOOS != "windows" {
-		if err := f.Chmod(perm); err != nil {
-			return err
-		}
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename or unlink in dir durable. Without it a crash can
-// bring back the old directory entry even though the file's data was synced.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for sync; NTFS journals renames
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"github.com/gofrs/flock"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/tufpip/tufpip/cache/atomicfile"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -336,103 +336,49 @@ func (s *Store) diskErr(ti updater.TargetInfo, err error) error {
 	return fmt.Errorf("writing %s to artifact cache %s: %w", ti.Path, s.dir, err)
 }
 
-// writeVerified does Put's work. The returned Entry is opened and guarded
-// against eviction before the rename, because another process may evict
-// an unguarded artifact the moment its final name appears.
+// writeVerified does Put's work: verify into a temp file, make it
+// durable, guard it, give it its name. The returned Entry is opened and
+// guarded against eviction before the rename, because another process may
+// evict an unguarded artifact the moment its final name appears.
 func (s *Store) writeVerified(ctx context.Context, ti updater.TargetInfo, r io.Reader, a address, reserve, limit int64) (_ *Entry, err error) {
-	f, err := os.CreateTemp(s.tmp, tempPrefix+"*")
+	// Read-only files guard against tools that edit in place; eviction
+	// only needs write access to the directory.
+	p, err := atomicfile.CreateTemp(s.tmp, 0o444)
 	if err != nil {
 		return nil, s.diskErr(ti, err)
 	}
-	tmp := f.Name()
 	// Reserved once the store has proved writable, so that a read-only
 	// or broken store reports that rather than being full; the deferred
 	// cleanup removes the temp file if there is no room.
 	res, rerr := s.reserve(reserve)
 	defer res.release()
-	var rf *os.File
-	var lk *flock.Flock
+	var g guard
 	defer func() {
 		if err == nil {
 			return
 		}
-		if f != nil {
-			f.Close()
-		}
-		if rf != nil {
-			rf.Close()
-		}
-		if lk != nil {
-			lk.Unlock()
-		}
-		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			s.log.Warn("could not remove temporary file", "file", tmp, "err", rerr)
+		g.release()
+		if rerr := p.Abort(); rerr != nil {
+			s.log.Warn("could not remove temporary file", "file", p.Name(), "err", rerr)
 		}
 	}()
 	if rerr != nil {
 		return nil, fmt.Errorf("caching %s: %w", ti.Path, rerr)
 	}
-	// Read-only files guard against tools that edit in place; eviction
-	// only needs write access to the directory.
-	if runtime.GOOS != "windows" {
-		if err := f.Chmod(0o444); err != nil {
-			return nil, s.diskErr(ti, err)
-		}
+	if err := s.copyVerified(ctx, ti, r, p.File, res, limit); err != nil {
+		return nil, err
 	}
-	var dst io.Writer = f
-	if s.wrapTemp != nil {
-		dst = s.wrapTemp(dst)
-	}
-	rec := &recordingWriter{w: dst}
-	bw := &budgetWriter{w: rec, res: res, ti: ti, limit: limit}
-	if _, err := updater.VerifyCopy(bw, ctxReader{ctx, r}, ti); err != nil {
-		var mm *updater.MismatchError
-		switch {
-		case bw.err != nil:
-			return nil, bw.err
-		case rec.err != nil:
-			return nil, s.diskErr(ti, rec.err)
-		case errors.As(err, &mm):
-			return nil, fmt.Errorf("not caching unverified download: %w", err)
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("caching %s: %w", ti.Path, context.Cause(ctx))
-		default:
-			return nil, fmt.Errorf("reading %s: %w", ti.Path, err)
-		}
-	}
-	// Delayed allocation can report ENOSPC only here.
-	if err := f.Sync(); err != nil {
+	if err := p.Finish(); err != nil {
 		return nil, s.diskErr(ti, err)
 	}
-	err = f.Close()
-	f = nil
+	if g, err = guardTemp(p.Name()); err != nil {
+		return nil, s.diskErr(ti, err)
+	}
+	replaced, err := s.install(p, a.path)
 	if err != nil {
 		return nil, s.diskErr(ti, err)
 	}
-	// Nobody else knows the temp name yet, so the shared lock is free.
-	lk = flock.New(tmp, flock.SetFlag(os.O_RDONLY))
-	if ok, err := lk.TryRLock(); err != nil || !ok {
-		return nil, s.diskErr(ti, cmp.Or(err, errors.New("temp file unexpectedly locked")))
-	}
-	if rf, err = os.Open(tmp); err != nil {
-		return nil, s.diskErr(ti, err)
-	}
-	shard := filepath.Dir(a.path)
-	if err := s.makeShard(shard); err != nil {
-		return nil, s.diskErr(ti, err)
-	}
-	_, statErr := os.Lstat(a.path)
-	replaced := statErr == nil
-	if err := os.Rename(tmp, a.path); err != nil {
-		return nil, s.diskErr(ti, err)
-	}
-	// The file is verified and visible from here on; a failure only
-	// leaves its durability in doubt, and the deferred cleanup's Remove
-	// of the old temp name is a no-op.
-	if err := syncDir(shard); err != nil {
-		return nil, s.diskErr(ti, err)
-	}
-	fi, err := rf.Stat()
+	fi, err := g.f.Stat()
 	if err != nil {
 		return nil, s.diskErr(ti, err)
 	}
@@ -440,7 +386,91 @@ func (s *Store) writeVerified(ctx context.Context, ti updater.TargetInfo, r io.R
 		s.addUsed(fi.Size())
 	}
 	s.remember(a.path, fi, ti)
-	return &Entry{Path: a.path, Size: fi.Size(), ModTime: fi.ModTime(), f: rf, lock: lk}, nil
+	return &Entry{Path: a.path, Size: fi.Size(), ModTime: fi.ModTime(), f: g.f, lock: g.lock}, nil
+}
+
+// copyVerified streams r into tmp through a verifier for ti and the size
+// budget (res, up to limit bytes).
+func (s *Store) copyVerified(ctx context.Context, ti updater.TargetInfo, r io.Reader, tmp io.Writer, res *reservation, limit int64) error {
+	dst := tmp
+	if s.wrapTemp != nil {
+		dst = s.wrapTemp(dst)
+	}
+	rec := &recordingWriter{w: dst}
+	bw := &budgetWriter{w: rec, res: res, ti: ti, limit: limit}
+	_, err := updater.VerifyCopy(bw, ctxReader{ctx, r}, ti)
+	if err == nil {
+		return nil
+	}
+	return s.copyFailure(ctx, ti, err, bw.err, rec.err)
+}
+
+// copyFailure says why a verified copy failed, in order of what the user
+// can act on: the size budget refused it (budgetErr), the store's disk
+// failed (diskErr), the bytes did not match what was signed, the caller
+// gave up, or reading the download failed.
+func (s *Store) copyFailure(ctx context.Context, ti updater.TargetInfo, err, budgetErr, diskErr error) error {
+	var mm *updater.MismatchError
+	switch {
+	case budgetErr != nil:
+		return budgetErr
+	case diskErr != nil:
+		return s.diskErr(ti, diskErr)
+	case errors.As(err, &mm):
+		return fmt.Errorf("not caching unverified download: %w", err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("caching %s: %w", ti.Path, context.Cause(ctx))
+	default:
+		return fmt.Errorf("reading %s: %w", ti.Path, err)
+	}
+}
+
+// guard is a verified file held open under a shared lock, which keeps
+// eviction away from it.
+type guard struct {
+	f    *os.File
+	lock *flock.Flock
+}
+
+func (g guard) release() {
+	if g.f != nil {
+		g.f.Close()
+	}
+	if g.lock != nil {
+		g.lock.Unlock()
+	}
+}
+
+// guardTemp opens the finished temp file at tmp and takes its shared lock,
+// before it gets a name anyone else knows.
+func guardTemp(tmp string) (guard, error) {
+	// Nobody else knows the temp name yet, so the shared lock is free.
+	lk := flock.New(tmp, flock.SetFlag(os.O_RDONLY))
+	if ok, err := lk.TryRLock(); err != nil || !ok {
+		return guard{}, cmp.Or(err, errors.New("temp file unexpectedly locked"))
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		lk.Unlock()
+		return guard{}, err
+	}
+	return guard{f: f, lock: lk}, nil
+}
+
+// install gives the finished temp file p its content address path, in a
+// durable shard directory, and reports whether it replaced a file there
+// (whose size the store already counts).
+func (s *Store) install(p *atomicfile.Pending, path string) (replaced bool, err error) {
+	shard := filepath.Dir(path)
+	if err := s.makeShard(shard); err != nil {
+		return false, err
+	}
+	_, statErr := os.Lstat(path)
+	replaced = statErr == nil
+	// Once renamed the file is verified and visible; a failure of the
+	// directory sync only leaves its durability in doubt, and the
+	// caller's cleanup of the old temp name is a no-op.
+	return replaced, p.Commit(path)
 }
 
 // makeShard creates the directory for a new content address and makes its
@@ -452,10 +482,10 @@ func (s *Store) makeShard(shard string) error {
 	if err := os.MkdirAll(shard, 0o700); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(shard)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(shard)); err != nil {
 		return err
 	}
-	return syncDir(s.artifacts)
+	return atomicfile.SyncDir(s.artifacts)
 }
 
 // Get returns the stored artifact for ti, open, after checking its length

@@ -16,6 +16,8 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+
+	"github.com/tufpip/tufpip/cache/atomicfile"
 )
 
 type metadataSet = trustedmetadata.TrustedMetadata
@@ -210,31 +212,9 @@ func writeDiskState(dir string, t metadataSet, now time.Time) error {
 	return writeAtomic(filepath.Join(dir, stateFile), data)
 }
 
+// writeAtomic writes one of tufpip's own files in the metadata directory.
 func writeAtomic(path string, data []byte) error {
-	return writeAtomicVia(filepath.Dir(path), path, data)
-}
-
-// writeAtomicVia writes path through a temporary file in tmpDir, which
-// must be on path's file system.
-func writeAtomicVia(tmpDir, path string, data []byte) error {
-	f, err := os.CreateTemp(tmpDir, ".tufpip-tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteFile(path, data, 0o600)
 }
 
 // diskEpoch answers lookups from verified files in the metadata

@@ -14,6 +14,8 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+
+	"github.com/tufpip/tufpip/cache/atomicfile"
 )
 
 // tufState is the trusted metadata of one online epoch. It is built by
@@ -93,31 +95,10 @@ func (r *tufRefresh) download(role string, length int64, version string) ([]byte
 }
 
 // persist writes a verified role to the metadata directory, atomically
-// and durably (synced before the rename: after a power loss the file is
-// the old one or the new one, never a torn one), under go-tuf's
-// temp-file prefix (which cache.CleanTemp knows).
+// and durably (after a power loss the file is the old one or the new one,
+// never a torn one), with go-tuf's mode.
 func (r *tufRefresh) persist(role string, data []byte) error {
-	f, err := os.CreateTemp(r.dir, "tuf_tmp")
-	if err != nil {
-		return err
-	}
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(r.dir, url.PathEscape(role)+".json"))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteFile(filepath.Join(r.dir, url.PathEscape(role)+".json"), data, 0o644)
 }
 
 // loadRoot walks N+1.root.json forward until the repository answers 404.

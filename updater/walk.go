@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/tufpip/tufpip/cache/atomicfile"
 )
 
 // rolesForTarget lists, in order, the delegated roles trusted for
@@ -242,5 +245,8 @@ func writeRoleFile(cfg Config, path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return writeAtomicVia(cfg.MetadataDir, path, data)
+	return atomicfile.WriteVia(cfg.MetadataDir, path, 0o600, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }

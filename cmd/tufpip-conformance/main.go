@@ -29,6 +29,8 @@ import (
 
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
+
+	"github.com/tufpip/tufpip/cache/atomicfile"
 )
 
 func main() {
@@ -193,24 +195,8 @@ func fetchTo(ctx context.Context, hc *http.Client, u, dst string, ti updater.Tar
 	})
 }
 
-// writeAtomic writes dst through a temp file, fsync and rename, so a
-// crash never leaves a partial file under the final name.
+// writeAtomic writes dst through atomicfile, so a crash never leaves a
+// partial file under the final name.
 func writeAtomic(dst string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tufpip-tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return atomicfile.Write(dst, 0o600, write)
 }

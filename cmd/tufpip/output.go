@@ -2,12 +2,12 @@ package main
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tufpip/tufpip/cache"
+
+	"github.com/tufpip/tufpip/cache/atomicfile"
 )
 
 // writeOutput copies a verified cache entry to path (temp file, fsync,
@@ -25,26 +25,8 @@ func writeOutput(cmd *cobra.Command, path string, ent *cache.Entry) error {
 }
 
 func copyAtomic(path string, r io.Reader) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tufpip-tmp-*")
-	if err != nil {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
-	}
-	_, err = io.Copy(tmp, r)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	})
 }

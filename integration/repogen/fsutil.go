@@ -11,7 +11,8 @@ import (
 // rename, so a server reading the repository while it is mutated sees the
 // old bytes or the new ones, never half a file. It does not fsync: a test
 // repository need not survive a power cut, and 16,384 fsyncs per
-// generation would dominate its cost.
+// generation would dominate its cost. That is the one difference from
+// cache/atomicfile, which tufpip itself uses for every file it writes.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
