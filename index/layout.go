@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/tufpip/tufpip/updater"
 )
 
 // Layout names which index pages and files a repository signs, and under
@@ -48,7 +49,7 @@ func ParseLayout(s string) (Layout, error) {
 
 // MaxTargetPathLen bounds TUF target paths; Warehouse file paths are under
 // 350 bytes.
-const MaxTargetPathLen = 1024
+const MaxTargetPathLen = updater.MaxTargetPathLen
 
 // ErrInvalidTargetPath is wrapped by every error ValidTargetPath and
 // Site.FileTarget return.
@@ -242,40 +243,42 @@ func portOf(u *url.URL) string {
 }
 
 // ValidTargetPath reports whether p is a TUF target path tufpip will look
-// up or store: non-empty, at most MaxTargetPathLen bytes, valid UTF-8,
-// relative ("/"-separated, no leading "/"), every segment non-empty, at
-// most MaxFilenameLen bytes and neither "." nor "..", and no backslash,
-// NUL, control or invisible formatting character anywhere.
+// up or store: updater.ValidTargetPath's rule (non-empty, at most
+// MaxTargetPathLen bytes, valid UTF-8, relative ("/"-separated, no
+// leading "/"), every segment non-empty, at most updater.MaxSegmentLen bytes and
+// neither "." nor "..", and no backslash, NUL, control or invisible
+// formatting character anywhere), in index's words.
 func ValidTargetPath(p string) error {
-	fail := func(why string) error {
-		return fmt.Errorf("%w %q: %s", ErrInvalidTargetPath, truncate(p, 200), why)
-	}
-	switch {
-	case p == "":
-		return fail("empty")
-	case len(p) > MaxTargetPathLen:
-		return fail(fmt.Sprintf("longer than %d bytes", MaxTargetPathLen))
-	case !utf8.ValidString(p):
-		return fail("not UTF-8")
-	case strings.HasPrefix(p, "/"):
-		return fail("absolute")
-	case strings.Contains(p, "\\"):
-		return fail("contains a backslash")
-	}
-	for _, r := range p {
-		if !safeRune(r) {
-			return fail("contains a control or formatting character")
-		}
-	}
-	for _, seg := range strings.Split(p, "/") {
-		switch {
-		case seg == "":
-			return fail("empty path segment")
-		case seg == "." || seg == "..":
-			return fail("dot segment")
-		case len(seg) > MaxFilenameLen:
-			return fail(fmt.Sprintf("segment longer than %d bytes", MaxFilenameLen))
-		}
+	var e *updater.TargetPathError
+	if err := updater.ValidTargetPath(p); errors.As(err, &e) {
+		return fmt.Errorf("%w %q: %s", ErrInvalidTargetPath, truncate(p, 200), targetPathWhy(e))
 	}
 	return nil
+}
+
+// targetPathWhy words e as index always has, naming first what index
+// used to check first.
+func targetPathWhy(e *updater.TargetPathError) string {
+	switch e.Reason {
+	case updater.PathEmpty:
+		return "empty"
+	case updater.PathTooLong:
+		return fmt.Sprintf("longer than %d bytes", MaxTargetPathLen)
+	case updater.PathNotUTF8:
+		return "not UTF-8"
+	case updater.PathAbsolute:
+		return "absolute"
+	}
+	switch {
+	case e.Backslash:
+		return "contains a backslash"
+	case e.Reason == updater.PathForbiddenChar || e.Reason == updater.PathInvisibleChar || e.Invisible:
+		return "contains a control or formatting character"
+	case e.Reason == updater.PathLongSegment || e.LongSegmentFirst:
+		return fmt.Sprintf("segment longer than %d bytes", updater.MaxSegmentLen)
+	case e.Segment == "":
+		return "empty path segment"
+	default:
+		return "dot segment"
+	}
 }

@@ -9,10 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
@@ -129,33 +127,6 @@ func targetInfo(path string, tf *metadata.TargetFiles, role string, snap int64) 
 		ti.Hashes[alg] = hex.EncodeToString(h)
 	}
 	return ti
-}
-
-// ValidTargetPath refuses target paths no repository of ours should sign
-// and no file name should be built from: empty, absolute, with "." or ".."
-// segments, NUL or control characters, invalid UTF-8, or absurdly long.
-func ValidTargetPath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("empty target path")
-	case len(p) > 1024:
-		return fmt.Errorf("target path of %d bytes is too long", len(p))
-	case !utf8.ValidString(p):
-		return errors.New("target path is not valid UTF-8")
-	case strings.HasPrefix(p, "/"):
-		return errors.New("target path is absolute")
-	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return fmt.Errorf("target path contains forbidden character %q", r)
-		}
-	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("target path has a %q segment", seg)
-		}
-	}
-	return nil
 }
 
 // The freshness record. Names do not end in .json: the metadata directory

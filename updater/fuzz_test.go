@@ -36,8 +36,15 @@ func FuzzValidTargetPath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		if ValidTargetPath(p) != nil {
+		err := ValidTargetPath(p)
+		if old := oldUpdaterValidTargetPath(p); old != nil && (err == nil || err.Error() != old.Error()) {
+			t.Fatalf("ValidTargetPath(%q) = %v, the old rule said %v", p, err, old)
+		}
+		if err != nil {
 			return
+		}
+		if oldIndexValidTargetPath(p) != nil {
+			t.Fatalf("accepted %q, which index's old rule refused", p)
 		}
 		if p == "" || len(p) > 1024 || !utf8.ValidString(p) {
 			t.Fatalf("accepted %q: empty, too long or not UTF-8", p)

@@ -39,14 +39,10 @@ TARGET-PATH is then fetched from it as is.`,
 				return err
 			}
 			target := args[0]
-			// A name asked for obeys the rules of every target path tufpip
-			// derives from a page or a file (no over-long segments, no bidi
-			// overrides or other invisible characters), not only the
-			// updater's.
-			for _, valid := range []func(string) error{updater.ValidTargetPath, index.ValidTargetPath} {
-				if err := valid(target); err != nil {
-					return fmt.Errorf("%q: %w: %v", target, updater.ErrNotSigned, err)
-				}
+			// A name asked for obeys the one rule of every target path
+			// tufpip looks up or derives from a page or a file.
+			if err := updater.ValidTargetPath(target); err != nil {
+				return fmt.Errorf("%q: %w: %v", target, updater.ErrNotSigned, err)
 			}
 			ti, err := s.up.Target(cmd.Context(), target)
 			if err != nil {

@@ -1,0 +1,83 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// indexTargetPathCases are every case of the two old tests (updater's
+// TestValidTargetPath and index's), and paths that break several rules.
+var indexTargetPathCases = []string{
+	// updater's good and bad
+	"a/b.whl", "4b/77/47b4/fixture_pkg_0-1.0.0-py3-none-any.whl", "pkg/pkg.html", "pkg",
+	"", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\x00b", "a\\b", strings.Repeat("a", 1025), "a\nb", string([]byte{0xff}),
+	// index's good and bad
+	"a", "a/b", "fixture-pkg-0/fixture-pkg-0.html", "4b/77/47b4/f-1.0-py3-none-any.whl", "a b/c", "café", "a%2Fb", "...", ".a/b.",
+	strings.Repeat("a/", 511) + "aa",
+	"/a", "a/", ".", "..", "a/..", "a\x7fb", "a\u202eb", "a\u200bb", "a\u2028b", "\xff", strings.Repeat("a/", 512) + "aa", strings.Repeat("a", 256),
+	// several faults: each side must name what it named before
+	"a\x00b\\c", "a\\b\x00", "a/../b\u202e", "a\u202e/../b", strings.Repeat("a", 256) + "/../b", "../" + strings.Repeat("a", 256),
+	"a//" + strings.Repeat("a", 256), "a\ufffdb", "a\u0085b", "\u202e/" + strings.Repeat("b", 300),
+}
+
+// index's messages for every path are what its old rule said.
+func TestValidTargetPathWords(t *testing.T) {
+	for _, p := range indexTargetPathCases {
+		old, err := oldIndexValidTargetPath(p), ValidTargetPath(p)
+		if old == nil {
+			continue // the union may refuse more; updater's test covers that
+		}
+		if err == nil || err.Error() != old.Error() || !errors.Is(err, ErrInvalidTargetPath) {
+			t.Errorf("ValidTargetPath(%q) = %v, old rule said %v", truncate(p, 60), err, old)
+		}
+	}
+}
+
+// index's rule before it became updater's (see updater's
+// TestValidTargetPathUnion).
+
+var errOldInvalidTargetPath = ErrInvalidTargetPath
+
+func oldIndexValidTargetPath(p string) error {
+	fail := func(why string) error {
+		return fmt.Errorf("%w %q: %s", errOldInvalidTargetPath, truncate(p, 200), why)
+	}
+	switch {
+	case p == "":
+		return fail("empty")
+	case len(p) > 1024:
+		return fail(fmt.Sprintf("longer than %d bytes", 1024))
+	case !utf8.ValidString(p):
+		return fail("not UTF-8")
+	case strings.HasPrefix(p, "/"):
+		return fail("absolute")
+	case strings.Contains(p, "\\"):
+		return fail("contains a backslash")
+	}
+	for _, r := range p {
+		if !oldSafeRune(r) {
+			return fail("contains a control or formatting character")
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch {
+		case seg == "":
+			return fail("empty path segment")
+		case seg == "." || seg == "..":
+			return fail("dot segment")
+		case len(seg) > 255:
+			return fail(fmt.Sprintf("segment longer than %d bytes", 255))
+		}
+	}
+	return nil
+}
+
+func oldSafeRune(r rune) bool {
+	return r >= 0x20 && r != 0x7f && r != utf8.RuneError &&
+		!unicode.Is(unicode.Cc, r) && !unicode.Is(unicode.Cf, r) &&
+		!unicode.Is(unicode.Zl, r) && !unicode.Is(unicode.Zp, r)
+}
