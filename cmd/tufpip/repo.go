@@ -323,17 +323,10 @@ func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoCon
 // PyPI does not publish TUF metadata yet; its root goes here when it does.
 var embeddedRoots = map[string][]byte{}
 
+// fetchFirstRoot is the trust-on-first-use the user asked for: the
+// decision and the warning are here, the fetch is the updater's.
 func fetchFirstRoot(ctx context.Context, g *globals, metadataURL string, creds *httpx.Credentials) ([]byte, error) {
 	fmt.Fprintf(g.stderr, "tufpip: warning: trusting %s1.root.json on first use: an attacker on this connection could substitute their own root\n", httpx.RedactURL(metadataURL))
 	hc := httpx.NewClient(httpx.Options{Credentials: creds, Logger: g.logger})
-	resp, err := httpx.Get(ctx, hc, metadataURL+"1.root.json")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := readLimited(resp.Body, updater.DefaultLimits().RootMaxLength)
-	if err != nil {
-		return nil, fmt.Errorf("fetching first root: %w", err)
-	}
-	return b, nil
+	return updater.FetchInitialRoot(ctx, hc, metadataURL, 0)
 }
