@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -42,16 +43,30 @@ func TestLockExcludes(t *testing.T) {
 		}
 	}
 
-	// A waiter gets the lock as soon as it is released.
+	// A waiter waits while the lock is held, and gets it as soon as it
+	// is released. released is set before the unlock: a waiter that got
+	// the lock before it was set never waited. A correct lock passes
+	// however the goroutines are scheduled; a lock that does not make
+	// the waiter wait fails (the waiter returns within the grace period,
+	// released still false).
+	var released atomic.Bool
 	got := make(chan error, 1)
 	go func() {
 		u, err := Lock(context.Background(), dir)
+		if err == nil && !released.Load() {
+			err = errors.New("the waiter got the lock while it was held")
+		}
 		if err == nil {
 			err = u()
 		}
 		got <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("waiter returned while the lock was held: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	released.Store(true)
 	if err := unlock(); err != nil {
 		t.Fatal(err)
 	}
