@@ -94,6 +94,29 @@ func (r *tufRefresh) download(role string, length int64, version string) ([]byte
 	return r.fetcher.DownloadFile(r.url+name, length, 0)
 }
 
+// downloadListed fetches role as meta (its entry in the timestamp or
+// snapshot) lists it: at most meta's length, or maxLength when meta gives
+// none, under meta's version when consistent snapshots are on; and
+// checks its spec_version.
+func (r *tufRefresh) downloadListed(role string, meta *metadata.MetaFiles, maxLength int64) ([]byte, error) {
+	length := meta.Length
+	if length == 0 {
+		length = maxLength
+	}
+	version := ""
+	if r.trusted.Root.Signed.ConsistentSnapshot {
+		version = strconv.FormatInt(meta.Version, 10)
+	}
+	data, err := r.download(role, length, version)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSpecVersion(role, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 // persist writes a verified role to the metadata directory, atomically
 // and durably (after a power loss the file is the old one or the new one,
 // never a torn one), with go-tuf's mode.
@@ -173,19 +196,8 @@ func (r *tufRefresh) loadSnapshot() error {
 	if meta == nil {
 		return &metadata.ErrRepository{Msg: "timestamp does not list snapshot.json"}
 	}
-	length := meta.Length
-	if length == 0 {
-		length = r.limits.SnapshotMaxLength
-	}
-	version := ""
-	if r.trusted.Root.Signed.ConsistentSnapshot {
-		version = strconv.FormatInt(meta.Version, 10)
-	}
-	data, err := r.download(metadata.SNAPSHOT, length, version)
+	data, err := r.downloadListed(metadata.SNAPSHOT, meta, r.limits.SnapshotMaxLength)
 	if err != nil {
-		return err
-	}
-	if err := checkSpecVersion(metadata.SNAPSHOT, data); err != nil {
 		return err
 	}
 	if err := updateSnapshot(r.trusted, data, false); err != nil {
@@ -211,19 +223,8 @@ func (r *tufRefresh) loadTargets() error {
 	if !ok {
 		return fmt.Errorf("role %s not found in snapshot", metadata.TARGETS)
 	}
-	length := meta.Length
-	if length == 0 {
-		length = r.limits.TargetsMaxLength
-	}
-	version := ""
-	if r.trusted.Root.Signed.ConsistentSnapshot {
-		version = strconv.FormatInt(meta.Version, 10)
-	}
-	data, err := r.download(metadata.TARGETS, length, version)
+	data, err := r.downloadListed(metadata.TARGETS, meta, r.limits.TargetsMaxLength)
 	if err != nil {
-		return err
-	}
-	if err := checkSpecVersion(metadata.TARGETS, data); err != nil {
 		return err
 	}
 	md, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
