@@ -1,11 +1,14 @@
 package index
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tufpip/tufpip/index/packaging"
 )
 
 // Layout names which index pages and files a repository signs, and under
@@ -70,10 +73,10 @@ type Site struct {
 // the parent of IndexURL (simple-path); none for dists-only. <name> is
 // the normalized name. An invalid project name has no target ("", false).
 func (s Site) PageTarget(project string) (target string, signed bool) {
-	if !ValidProjectName(project) {
+	if !packaging.ValidProjectName(project) {
 		return "", false
 	}
-	name := NormalizeName(project)
+	name := packaging.NormalizeName(project)
 	switch s.Layout {
 	case LayoutPEP458:
 		return name + "/" + name + ".html", true
@@ -110,7 +113,7 @@ func (s Site) PageProject(target string) (project string, ok bool) {
 	default:
 		return "", false
 	}
-	if !IsNormalizedName(name) {
+	if !packaging.IsNormalizedName(name) {
 		return "", false
 	}
 	return name, true
@@ -123,13 +126,13 @@ func (s Site) PageProject(target string) (project string, ok bool) {
 // an invalid project name, a malformed pageBlake2b in pep458, or an
 // unknown layout.
 func (s Site) PageURL(project string, pageBlake2b string) string {
-	if !ValidProjectName(project) || s.IndexURL == nil {
+	if !packaging.ValidProjectName(project) || s.IndexURL == nil {
 		return ""
 	}
-	name := NormalizeName(project)
+	name := packaging.NormalizeName(project)
 	switch s.Layout {
 	case LayoutPEP458:
-		_, hex, ok := normalizeHash("blake2b_256", pageBlake2b)
+		hex, ok := hexDigest(pageBlake2b, 64)
 		if !ok {
 			return ""
 		}
@@ -263,7 +266,7 @@ func ValidTargetPath(p string) error {
 		return fail("contains a backslash")
 	}
 	for _, r := range p {
-		if !safeRune(r) {
+		if !packaging.SafeRune(r) {
 			return fail("contains a control or formatting character")
 		}
 	}
@@ -273,9 +276,27 @@ func ValidTargetPath(p string) error {
 			return fail("empty path segment")
 		case seg == "." || seg == "..":
 			return fail("dot segment")
-		case len(seg) > MaxFilenameLen:
-			return fail(fmt.Sprintf("segment longer than %d bytes", MaxFilenameLen))
+		case len(seg) > packaging.MaxFilenameLen:
+			return fail(fmt.Sprintf("segment longer than %d bytes", packaging.MaxFilenameLen))
 		}
 	}
 	return nil
+}
+
+// hexDigest returns s in lower case if it is a digest of n hex digits.
+func hexDigest(s string, n int) (string, bool) {
+	if len(s) != n {
+		return "", false
+	}
+	if _, err := hex.DecodeString(s); err != nil {
+		return "", false
+	}
+	return strings.ToLower(s), true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/index/packaging"
 )
 
 // readRequirements parses the requirements files at paths ("-" is
@@ -38,8 +39,8 @@ import (
 // It also returns the lines that would make pip fetch from somewhere
 // (index and find-links options, URLs, paths, editable installs), for
 // judgeSources.
-func readRequirements(g *globals, paths []string) ([]index.Requirement, []fileSource, error) {
-	var reqs []index.Requirement
+func readRequirements(g *globals, paths []string) ([]packaging.Requirement, []fileSource, error) {
+	var reqs []packaging.Requirement
 	var sources []fileSource
 	for _, p := range paths {
 		var r io.Reader
@@ -54,10 +55,10 @@ func readRequirements(g *globals, paths []string) ([]index.Requirement, []fileSo
 			defer f.Close()
 			r = f
 		}
-		rf, err := index.ParseRequirements(r, 0)
+		rf, err := packaging.ParseRequirements(r, 0)
 		if err != nil {
 			hint := ""
-			if errors.Is(err, index.ErrUnsupportedRequirement) {
+			if errors.Is(err, packaging.ErrUnsupportedRequirement) {
 				hint = "\nhint: tufpip takes name==version requirements with --hash options; remove or resolve the line"
 			}
 			return nil, nil, usagef("%s: %v%s", name, err, hint)
@@ -119,7 +120,7 @@ func (so *sourceOptions) proxy(g *globals) string {
 // fileSource is a Source and the file it came from.
 type fileSource struct {
 	file string
-	index.Source
+	packaging.Source
 }
 
 // where is "FILE:LINE".
@@ -242,7 +243,7 @@ func sourcesHint(so *sourceOptions, g *globals) string {
 
 // requirementLabel names a requirement in messages: its text, and where it
 // came from when that was a file.
-func requirementLabel(r index.Requirement) string {
+func requirementLabel(r packaging.Requirement) string {
 	if r.Line > 0 {
 		return fmt.Sprintf("%s (line %d)", r.NameSpec(), r.Line)
 	}
@@ -251,8 +252,8 @@ func requirementLabel(r index.Requirement) string {
 
 // checkDuplicates refuses two requirements for one project, as pip does
 // ("double requirement given").
-func checkDuplicates(reqs []index.Requirement) error {
-	seen := map[string]index.Requirement{}
+func checkDuplicates(reqs []packaging.Requirement) error {
+	seen := map[string]packaging.Requirement{}
 	for _, r := range reqs {
 		if prev, ok := seen[r.Project]; ok {
 			return usagef("double requirement given: %s and %s", requirementLabel(prev), requirementLabel(r))
@@ -315,7 +316,7 @@ var probePython = func(ctx context.Context) *hostPython {
 // environment resolves the target: flags first, then the host's python3,
 // then defaults (Python 3.12 on this OS and architecture). It also
 // returns a one-line description for messages.
-func (o targetOptions) environment(ctx context.Context) (index.Environment, string, error) {
+func (o targetOptions) environment(ctx context.Context) (packaging.Environment, string, error) {
 	var host *hostPython
 	if o.pythonVersion == "" || len(o.platforms) == 0 || o.implementation == "" {
 		host = probePython(ctx)
@@ -327,8 +328,8 @@ func (o targetOptions) environment(ctx context.Context) (index.Environment, stri
 			py = host.Version
 		}
 	}
-	if _, err := index.CompatibleTags(py, []string{"any"}, "cp"); err != nil {
-		return index.Environment{}, "", usagef("invalid --python-version %q: want X.Y or X.Y.Z", py)
+	if _, err := packaging.CompatibleTags(py, []string{"any"}, "cp"); err != nil {
+		return packaging.Environment{}, "", usagef("invalid --python-version %q: want X.Y or X.Y.Z", py)
 	}
 	impl := o.implementation
 	if impl == "" {
@@ -341,11 +342,11 @@ func (o targetOptions) environment(ctx context.Context) (index.Environment, stri
 	if len(plats) == 0 {
 		plats = hostPlatforms(host)
 	}
-	tags, err := index.CompatibleTags(py, plats, impl)
+	tags, err := packaging.CompatibleTags(py, plats, impl)
 	if err != nil {
-		return index.Environment{}, "", usageError{err}
+		return packaging.Environment{}, "", usageError{err}
 	}
-	env := index.Environment{PythonVersion: py, Tags: tags, Markers: markerEnv(py, impl, plats[0])}
+	env := packaging.Environment{PythonVersion: py, Tags: tags, Markers: markerEnv(py, impl, plats[0])}
 	desc := fmt.Sprintf("Python %s (%s) on %s", py, impl, plats[0])
 	return env, desc, nil
 }
@@ -396,7 +397,7 @@ func hostPlatforms(host *hostPython) []string {
 			arch := strings.TrimPrefix(host.Platform, "linux-")
 			if len(host.Libc) == 2 && host.Libc[0] == "glibc" {
 				if maj, min, ok := parseMajorMinor(host.Libc[1]); ok {
-					return index.ManylinuxPlatforms(arch, maj, min)
+					return packaging.ManylinuxPlatforms(arch, maj, min)
 				}
 			}
 			return []string{"linux_" + arch}
@@ -424,7 +425,7 @@ func hostPlatforms(host *hostPython) []string {
 	if arch == "" {
 		arch = runtime.GOARCH
 	}
-	return index.ManylinuxPlatforms(arch, 2, 17)
+	return packaging.ManylinuxPlatforms(arch, 2, 17)
 }
 
 func parseMajorMinor(s string) (int, int, bool) {
@@ -547,8 +548,8 @@ func (fc *formatControl) set(value string, target, other map[string]bool) error 
 		switch {
 		case n == ":none:":
 			clear(target)
-		case index.ValidProjectName(n):
-			n = index.NormalizeName(n)
+		case packaging.ValidProjectName(n):
+			n = packaging.NormalizeName(n)
 			delete(other, n)
 			target[n] = true
 		default:
@@ -689,7 +690,7 @@ func newPageMemo(c *index.Client) *pageMemo { return &pageMemo{c: c, m: map[stri
 
 // get returns the verified page of project, fetching it at most once.
 func (pm *pageMemo) get(ctx context.Context, project string) (*index.VerifiedPage, error) {
-	name := index.NormalizeName(project)
+	name := packaging.NormalizeName(project)
 	pm.mu.Lock()
 	call, ok := pm.m[name]
 	if !ok {

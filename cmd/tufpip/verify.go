@@ -22,6 +22,7 @@ import (
 
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/updater"
+	"github.com/tufpip/tufpip/index/packaging"
 )
 
 func init() { extraCommands = append(extraCommands, newVerifyCmd) }
@@ -326,7 +327,7 @@ func distributionPaths(args []string) ([]string, error) {
 func (v *verifier) file(ctx context.Context, path string) (verifyResult, error) {
 	name := filepath.Base(path)
 	res := verifyResult{Name: name, Path: path}
-	d, err := index.ParseFilename(name)
+	d, err := packaging.ParseFilename(name)
 	if err != nil {
 		res.fail("filename", "not a wheel or sdist file name, so not something the repository signs (%v)", err)
 		return res, nil
@@ -426,7 +427,7 @@ func (v *verifier) result(path string, err error, res verifyResult) verifyResult
 // fileFromPage verifies a file against the project's verified page: in
 // the index-only layout always, otherwise to explain a file whose content
 // is not signed (notSigned, the direct lookup's error).
-func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, res verifyResult, notSigned error) (verifyResult, error) {
+func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Dist, res verifyResult, notSigned error) (verifyResult, error) {
 	unknown := func(why string) (verifyResult, error) {
 		res.fail("not-signed", "not signed by the repository: %s", why)
 		return res, nil
@@ -469,7 +470,7 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, 
 
 // requirement checks that a pinned requirement names signed files and that
 // its --hash values are digests of those files.
-func (v *verifier) requirement(ctx context.Context, req index.Requirement) (verifyResult, error) {
+func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (verifyResult, error) {
 	res := verifyResult{Name: req.NameSpec(), Requirement: req.NameSpec(), Line: req.Line}
 	vp, err := v.pages.get(ctx, req.Project)
 	switch {
@@ -483,7 +484,7 @@ func (v *verifier) requirement(ctx context.Context, req index.Requirement) (veri
 		res.fail("not-signed", "%s", errorLine(err))
 		return res, nil
 	}
-	files, omitted := index.ReleaseFiles(vp, req)
+	files, omitted := vp.ReleaseFiles(req)
 	if len(files) == 0 {
 		switch {
 		case len(omitted) > 0 && omitted[0].Foreign:
@@ -575,7 +576,7 @@ func plural(n int, noun string) string {
 }
 
 // unmatchedHashes returns the --hash values that are no file's digest.
-func unmatchedHashes(req index.Requirement, digests []map[string]string) []string {
+func unmatchedHashes(req packaging.Requirement, digests []map[string]string) []string {
 	var out []string
 	for _, alg := range req.HashAlgorithms() {
 		for _, h := range req.Hashes[alg] {
