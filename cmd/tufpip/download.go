@@ -20,8 +20,8 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/index"
-	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/index/packaging"
+	"github.com/tufpip/tufpip/updater"
 )
 
 func init() { extraCommands = append(extraCommands, newDownloadCmd) }

@@ -8,15 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tufpip/tufpip/integration/repogen"
 	"github.com/tufpip/tufpip/index/packaging"
+	"github.com/tufpip/tufpip/integration/repogen"
 )
 
 // testRepo is a generated repository served on loopback plus a tufpip
@@ -206,18 +204,6 @@ func TestTargetEnvironment(t *testing.T) {
 	}
 	if _, _, err := (targetOptions{pythonVersion: "three"}).environment(context.Background()); err == nil {
 		t.Error("bad --python-version accepted")
-	}
-}
-
-func TestExpandPlatforms(t *testing.T) {
-	got := expandPlatforms([]string{"manylinux2014_x86_64", "linux_x86_64,manylinux2010_i686"})
-	want := []string{"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64", "manylinux2010_i686", "manylinux1_i686"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v", got)
-	}
-	mac := macPlatforms(12, 3, "arm64")
-	if mac[0] != "macosx_12_0_arm64" || !slices.Contains(mac, "macosx_11_0_universal2") || !slices.Contains(mac, "macosx_10_9_universal2") {
-		t.Errorf("mac: %v", mac)
 	}
 }
 

@@ -21,8 +21,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tufpip/tufpip/index"
-	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/index/packaging"
+	"github.com/tufpip/tufpip/updater"
 )
 
 func init() { extraCommands = append(extraCommands, newVerifyCmd) }
@@ -158,7 +158,7 @@ type verifier struct {
 	g      *globals
 	s      *session
 	client *index.Client
-	pages  *pageMemo
+	pages  *index.PageOnce
 }
 
 func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string) error {
@@ -191,7 +191,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
 	}
 	client := s.client()
-	v := &verifier{g: g, s: s, client: client, pages: newPageMemo(client)}
+	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
 
 	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline,
 		Files: make([]verifyResult, len(paths)), Requirements: make([]verifyResult, len(reqs))}
@@ -435,7 +435,7 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Di
 	if notSigned != nil && (v.g.offline || v.s.site.IndexURL == nil) {
 		return unknown("no signed file has this name and content (offline: the index page that would tell an unknown file from a modified one was not fetched)")
 	}
-	vp, err := v.pages.get(ctx, d.Project)
+	vp, err := v.pages.Page(ctx, d.Project)
 	switch {
 	case err == nil:
 	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
@@ -472,7 +472,7 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Di
 // its --hash values are digests of those files.
 func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (verifyResult, error) {
 	res := verifyResult{Name: req.NameSpec(), Requirement: req.NameSpec(), Line: req.Line}
-	vp, err := v.pages.get(ctx, req.Project)
+	vp, err := v.pages.Page(ctx, req.Project)
 	switch {
 	case err == nil:
 	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
