@@ -10,12 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/index/packaging"
+	"github.com/tufpip/tufpip/index/simple"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -45,7 +46,7 @@ type Client struct {
 
 // VerifiedFile is a listed file together with what its bytes must match.
 type VerifiedFile struct {
-	File
+	simple.File
 	// Target is the signed target info (or, in the index-only layout,
 	// the hashes of the TUF-verified page with UnknownLength).
 	Target updater.TargetInfo
@@ -121,10 +122,10 @@ func (c *Client) logger() *slog.Logger {
 // resolves each listed file to what it must match. Files that cannot be
 // verified are left out (and listed in Omitted), never passed through.
 func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error) {
-	if !ValidProjectName(project) {
+	if !packaging.ValidProjectName(project) {
 		return nil, fmt.Errorf("invalid project name %q", project)
 	}
-	name := NormalizeName(project)
+	name := packaging.NormalizeName(project)
 	if c.Site.IndexURL == nil {
 		return nil, errors.New("no index URL configured")
 	}
@@ -160,7 +161,7 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 		defer resp.Body.Close()
 		max := c.MaxPageBytes
 		if max <= 0 {
-			max = DefaultMaxPageBytes
+			max = simple.DefaultMaxPageBytes
 		}
 		var buf bytes.Buffer
 		if _, err := buf.ReadFrom(limitReader(resp.Body, max)); err != nil {
@@ -169,7 +170,7 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 		body = buf.Bytes()
 	}
 	pu, _ := url.Parse(pageURL)
-	page, err := ParseHTML(bytes.NewReader(body), pu, int64(len(body))+1)
+	page, err := simple.ParseHTML(bytes.NewReader(body), pu, int64(len(body))+1)
 	if err != nil {
 		return nil, fmt.Errorf("index page of %s: %w", name, err)
 	}
@@ -199,7 +200,7 @@ func (c *Client) fetchInto(ctx context.Context, w *bytes.Buffer, url string, ti 
 	return err
 }
 
-func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []File) error {
+func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []simple.File) error {
 	out := make([]*VerifiedFile, len(files))
 	why := make([]Omission, len(files))
 	g, gctx := errgroup.WithContext(ctx)
@@ -247,7 +248,7 @@ func (c *Client) resolveFiles(ctx context.Context, vp *VerifiedPage, files []Fil
 // a *ForeignFileError if it is not project's (CheckOwner), or an error
 // that should fail the whole page (an attack on metadata, the network, or
 // an ambiguous sdist whose bytes did not verify).
-func (c *Client) resolveFile(ctx context.Context, project string, f File, page *updater.TargetInfo) (*VerifiedFile, string, error) {
+func (c *Client) resolveFile(ctx context.Context, project string, f simple.File, page *updater.TargetInfo) (*VerifiedFile, string, error) {
 	pageSigned := page != nil
 	vf := &VerifiedFile{File: f}
 	if !c.Site.DistsSigned() {
@@ -343,7 +344,7 @@ func (c *Client) OpenMetadata(ctx context.Context, f VerifiedFile) (*cache.Entry
 
 // Projects returns upstream's project list. No layout signs it: it is
 // served as a convenience and never claimed as verified.
-func (c *Client) Projects(ctx context.Context) (*ProjectList, error) {
+func (c *Client) Projects(ctx context.Context) (*simple.ProjectList, error) {
 	resp, err := httpx.GetStream(ctx, c.HTTP, c.Site.IndexURL.String(), 30*time.Second)
 	if err != nil {
 		return nil, err
@@ -351,84 +352,27 @@ func (c *Client) Projects(ctx context.Context) (*ProjectList, error) {
 	defer resp.Body.Close()
 	max := c.MaxPageBytes
 	if max <= 0 {
-		max = DefaultMaxPageBytes
+		max = simple.DefaultMaxPageBytes
 	}
-	return ParseProjectListHTML(resp.Body, max)
+	return simple.ParseProjectListHTML(resp.Body, max)
 }
 
-// PageCache memoizes verified pages for a short time, so that pip's page
-// request and its file requests that follow share one verification.
-type PageCache struct {
-	TTL time.Duration
-	Now func() time.Time
-
-	mu    sync.Mutex
-	pages map[string]pageEntry
-}
-
-type pageEntry struct {
-	vp *VerifiedPage
-	at time.Time
-	// stale: memoized from Stale while upstream was unreachable.
-	stale bool
-}
-
-// Get returns a memoized page younger than TTL whose TUF metadata has
-// not expired.
-func (pc *PageCache) Get(name string) (*VerifiedPage, bool) {
-	vp, _, ok := pc.get(name)
-	return vp, ok
-}
-
-func (pc *PageCache) get(name string) (vp *VerifiedPage, stale, ok bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	e, ok := pc.pages[name]
-	now := pc.now()
-	if !ok || now.Sub(e.at) >= pc.TTL {
-		return nil, false, false
+// UpstreamUnreachable reports whether err means the repository could not
+// be reached or failed on its side (a connection error, a timeout, a 5xx
+// or 429 status), as opposed to answering with something that failed
+// verification or does not exist.
+func UpstreamUnreachable(err error) bool {
+	var (
+		me *updater.MetadataError
+		mm *updater.MismatchError
+		ne *updater.NetworkError
+		hs *httpx.StatusError
+	)
+	switch {
+	case errors.As(err, &me), errors.As(err, &mm), !errors.As(err, &ne):
+		return false
+	case errors.As(ne, &hs):
+		return hs.StatusCode >= 500 || hs.StatusCode == http.StatusTooManyRequests
 	}
-	if until := e.vp.ValidUntil(); !until.IsZero() && !now.Before(until) {
-		return nil, false, false
-	}
-	return e.vp, e.stale, true
-}
-
-// Stale returns the last page memoized for name, however old, as long as
-// the TUF metadata that vouched for it has not expired (see
-// VerifiedPage.ValidUntil). It is for when upstream cannot be reached.
-func (pc *PageCache) Stale(name string) (*VerifiedPage, bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	e, ok := pc.pages[name]
-	if !ok {
-		return nil, false
-	}
-	until := e.vp.ValidUntil()
-	if until.IsZero() || !pc.now().Before(until) {
-		return nil, false
-	}
-	return e.vp, true
-}
-
-// Put memoizes vp.
-func (pc *PageCache) Put(vp *VerifiedPage) { pc.put(vp, false) }
-
-func (pc *PageCache) put(vp *VerifiedPage, stale bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if pc.pages == nil {
-		pc.pages = map[string]pageEntry{}
-	}
-	if len(pc.pages) > 4096 {
-		clear(pc.pages)
-	}
-	pc.pages[vp.Name] = pageEntry{vp, pc.now(), stale}
-}
-
-func (pc *PageCache) now() time.Time {
-	if pc.Now != nil {
-		return pc.Now()
-	}
-	return time.Now()
+	return true
 }

@@ -1,14 +1,21 @@
-// Package index speaks the Python package index protocols that tufpip
-// verifies and serves: PEP 503 project names and HTML pages, PEP 691 JSON
-// pages with PEP 592 yanking, PEP 629 repository versions, PEP 658/714
-// core metadata and PEP 700 sizes, upload times and version lists; it
-// parses distribution filenames (PEP 427, 491, 625), PEP 440 versions and
-// specifiers, and ranks wheels by interpreter and platform tags the way pip
-// does. It also maps projects and files to TUF target paths for each index
-// layout that tufpip supports (see DESIGN.md §1).
+// Package index turns a package repository's index into verified pages
+// and files: the layouts that say which index pages and files a
+// repository signs and under which TUF target paths (Site, Layout; see
+// DESIGN.md §1), and the client (Client) that fetches a project's page,
+// verifies it as its layout prescribes, resolves each listed file to the
+// signed target info its bytes must match, leaves out files that are
+// another project's (CheckOwner) or cannot be verified, and downloads
+// files into the verified cache (FetchVerified). It also holds the rules
+// built on verified pages that every caller shares: which files release
+// selection may choose from (VerifiedPage.Select), which digests are
+// vouched for (SignedDigests), when a remembered page may still be served
+// (Client.StillSigned), and the memos of verified pages (PageCache for a
+// server, PageOnce for a command).
 //
-// Everything in this package is pure: no I/O beyond the io.Reader and
-// io.Writer it is handed, no network, no TUF. Parsers treat their input as
-// hostile: they enforce size limits, refuse path tricks in names and
-// filenames, and drop values they cannot vouch for rather than guess.
+// It talks to TUF only through the Lookup interface (*updater.Updater),
+// to the network only through the HTTP client it is given, and stores
+// bytes only through the cache package. Page parsing and rendering belong
+// to index/simple, names, versions, tags and release selection to
+// index/packaging, and serving pip to index/proxy: index must not grow
+// its own copies of them, nor print, exit or answer HTTP requests.
 package index

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/index/simple"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -184,7 +185,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	if l.n > l.max {
-		return n, fmt.Errorf("%w (%d bytes)", ErrPageTooLarge, l.max)
+		return n, fmt.Errorf("%w (%d bytes)", simple.ErrPageTooLarge, l.max)
 	}
 	return n, err
 }

@@ -1,11 +1,13 @@
 package index
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -71,10 +73,10 @@ type Site struct {
 // the parent of IndexURL (simple-path); none for dists-only. <name> is
 // the normalized name. An invalid project name has no target ("", false).
 func (s Site) PageTarget(project string) (target string, signed bool) {
-	if !ValidProjectName(project) {
+	if !packaging.ValidProjectName(project) {
 		return "", false
 	}
-	name := NormalizeName(project)
+	name := packaging.NormalizeName(project)
 	switch s.Layout {
 	case LayoutPEP458:
 		return name + "/" + name + ".html", true
@@ -111,7 +113,7 @@ func (s Site) PageProject(target string) (project string, ok bool) {
 	default:
 		return "", false
 	}
-	if !IsNormalizedName(name) {
+	if !packaging.IsNormalizedName(name) {
 		return "", false
 	}
 	return name, true
@@ -124,13 +126,13 @@ func (s Site) PageProject(target string) (project string, ok bool) {
 // an invalid project name, a malformed pageBlake2b in pep458, or an
 // unknown layout.
 func (s Site) PageURL(project string, pageBlake2b string) string {
-	if !ValidProjectName(project) || s.IndexURL == nil {
+	if !packaging.ValidProjectName(project) || s.IndexURL == nil {
 		return ""
 	}
-	name := NormalizeName(project)
+	name := packaging.NormalizeName(project)
 	switch s.Layout {
 	case LayoutPEP458:
-		_, hex, ok := normalizeHash("blake2b_256", pageBlake2b)
+		hex, ok := hexDigest(pageBlake2b, 64)
 		if !ok {
 			return ""
 		}
@@ -281,4 +283,22 @@ func targetPathWhy(e *updater.TargetPathError) string {
 	default:
 		return "dot segment"
 	}
+}
+
+// hexDigest returns s in lower case if it is a digest of n hex digits.
+func hexDigest(s string, n int) (string, bool) {
+	if len(s) != n {
+		return "", false
+	}
+	if _, err := hex.DecodeString(s); err != nil {
+		return "", false
+	}
+	return strings.ToLower(s), true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

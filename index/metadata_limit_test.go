@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/index/simple"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -56,7 +57,7 @@ func TestOpenMetadataLimit(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := &Client{HTTP: srv.Client(), Store: store, MaxCoreMetadataBytes: tt.limit}
-			vf := VerifiedFile{File: File{Filename: "pkg-1.0-py3-none-any.whl", URL: srv.URL + "/pkg-1.0-py3-none-any.whl"}, Metadata: &tt.ti}
+			vf := VerifiedFile{File: simple.File{Filename: "pkg-1.0-py3-none-any.whl", URL: srv.URL + "/pkg-1.0-py3-none-any.whl"}, Metadata: &tt.ti}
 			_, err = c.OpenMetadata(context.Background(), vf)
 			if !errors.Is(err, cache.ErrTooLarge) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("OpenMetadata: %v\nwant ErrTooLarge and %q", err, tt.want)

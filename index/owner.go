@@ -14,6 +14,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/tufpip/tufpip/index/packaging"
 )
 
 // Which project a distribution file belongs to.
@@ -109,11 +111,11 @@ type OpenVerified func(ctx context.Context) (r io.ReaderAt, size int64, done fun
 // repository bug put on the wrong page. Reading PKG-INFO costs a download
 // per ambiguous sdist, which a signed page makes unnecessary.
 func CheckOwner(ctx context.Context, project, filename string, pageSigned bool, open OpenVerified) error {
-	want := NormalizeName(project)
+	want := packaging.NormalizeName(project)
 	foreign := func(owner, why string) error {
 		return &ForeignFileError{Filename: filename, Project: want, Owner: owner, Why: why}
 	}
-	readings, err := FileReadings(filename)
+	readings, err := packaging.FileReadings(filename)
 	if err != nil {
 		if pageSigned {
 			return nil
@@ -140,13 +142,13 @@ func CheckOwner(ctx context.Context, project, filename string, pageSigned bool, 
 	if err != nil {
 		return foreign("", "its name also reads as a file of "+others+", and "+err.Error())
 	}
-	if owner := NormalizeName(name); owner != want {
+	if owner := packaging.NormalizeName(name); owner != want {
 		return foreign(owner, "")
 	}
 	return nil
 }
 
-func projectsOf(ds []Dist) []string {
+func projectsOf(ds []packaging.Dist) []string {
 	var names []string
 	for _, d := range ds {
 		if !slices.Contains(names, d.Project) {
@@ -197,7 +199,7 @@ func SdistName(r io.ReaderAt, size int64, filename string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if name != "" && NormalizeName(n) != NormalizeName(name) {
+		if name != "" && packaging.NormalizeName(n) != packaging.NormalizeName(name) {
 			return "", noOwner("its top-level PKG-INFO files name different projects (%s, %s)", name, n)
 		}
 		name = n
@@ -316,7 +318,7 @@ func metadataName(meta []byte) (string, error) {
 	if !found {
 		return "", noOwner("its PKG-INFO has no Name")
 	}
-	if !ValidProjectName(name) {
+	if !packaging.ValidProjectName(name) {
 		return "", noOwner("its PKG-INFO's Name %q is not a valid project name", truncate(name, 80))
 	}
 	return name, nil

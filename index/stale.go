@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sync"
-	"time"
 
 	"github.com/tufpip/tufpip/updater"
 )
 
 // TrustedLookup is a Lookup that can also answer from the metadata it
 // already trusts, without asking the repository (*updater.Updater does).
-// The proxy needs it to decide whether a page verified earlier may be
-// served while the repository is unreachable; without it, no page is
-// served stale.
+// Client.StillSigned needs it to decide whether a page verified earlier
+// may be served while the repository is unreachable; without it, no page
+// is served stale.
 type TrustedLookup interface {
 	// TrustedTarget is what the newest trusted metadata signs for path,
 	// and that metadata's snapshot version (also when path is not
@@ -39,7 +37,8 @@ const (
 // SupersededError means the last verified page of a project was not
 // served in place of one the repository could not deliver, because the
 // metadata trusted now no longer vouches for it: serving it would undo a
-// yank or a removal the repository signed since. The proxy answers 503.
+// yank or a removal the repository signed since (Client.StillSigned).
+// The proxy answers 503.
 type SupersededError struct {
 	Project string
 	// Snapshot is the version of the trusted snapshot that was checked.
@@ -71,7 +70,7 @@ func sameTarget(a, b updater.TargetInfo) bool {
 	return a.Length == b.Length && maps.Equal(a.Hashes, b.Hashes)
 }
 
-// stillSigned applies the rule for serving a remembered page stale: only
+// StillSigned applies the rule for serving a remembered page stale: only
 // what the metadata trusted now still signs, byte for byte (length and
 // hashes), may be served. Where the page is signed (pep458, index-only,
 // simple-path), the trusted metadata must sign exactly the remembered
@@ -81,9 +80,14 @@ func sameTarget(a, b updater.TargetInfo) bool {
 // files no longer signed with the same target info are left out, as a
 // fresh verification of the same listing would leave them out, and if
 // none is left the page is refused. The result may be vp itself or a
-// reduced copy; vp is never modified.
-func (p *Proxy) stillSigned(ctx context.Context, vp *VerifiedPage, upstream error) (*VerifiedPage, error) {
-	tl, ok := p.cfg.Client.TUF.(TrustedLookup)
+// reduced copy; vp is never modified. upstream is why the page could not
+// be fetched fresh; a refusal is a *SupersededError carrying it.
+//
+// The rule is the client's, not the proxy's: it is a verification
+// against the metadata the client's lookup trusts (TrustedLookup), and
+// whoever serves a remembered page must apply it.
+func (c *Client) StillSigned(ctx context.Context, vp *VerifiedPage, upstream error) (*VerifiedPage, error) {
+	tl, ok := c.TUF.(TrustedLookup)
 	refuse := func(kind int, snap int64, err error) error {
 		return &SupersededError{Project: vp.Name, Snapshot: snap, kind: kind, Err: err, Upstream: upstream}
 	}
@@ -115,7 +119,7 @@ func (p *Proxy) stillSigned(ctx context.Context, vp *VerifiedPage, upstream erro
 		if err != nil || !sameTarget(ti, vf.Target) {
 			reason := fmt.Sprintf("no longer signed as it was when the page was verified (snapshot version %d)", snap)
 			out.Omitted = append(out.Omitted, Omission{Filename: vf.Filename, Reason: reason})
-			p.cfg.Logger.Warn("file left out of the last verified page", "project", vp.Name, "file", vf.Filename, "reason", reason)
+			c.logger().Warn("file left out of the last verified page", "project", vp.Name, "file", vf.Filename, "reason", reason)
 			continue
 		}
 		if vf.Metadata != nil {
@@ -136,71 +140,4 @@ func (p *Proxy) stillSigned(ctx context.Context, vp *VerifiedPage, upstream erro
 		return vp, nil
 	}
 	return &out, nil
-}
-
-// DefaultRefusalTTL is how long the proxy answers a request it refused
-// with a 5xx status from memory. pip retries a 500 or 503 five times,
-// backing off 0.5, 1, 2 and 4 s between the later tries (7.5 s in all),
-// and uv retries every 5xx; without the memo each try would be a full
-// verification against the repository.
-const DefaultRefusalTTL = 10 * time.Second
-
-// refusalMemo remembers recent refusals by key ("page NAME", "file
-// NAME/FILE"). It holds errors only: success is never remembered here.
-type refusalMemo struct {
-	mu sync.Mutex
-	m  map[string]refusal
-}
-
-type refusal struct {
-	err   error
-	until time.Time
-}
-
-func (m *refusalMemo) get(key string, now time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.m[key]
-	if !ok {
-		return nil
-	}
-	if !now.Before(r.until) {
-		delete(m.m, key)
-		return nil
-	}
-	return r.err
-}
-
-func (m *refusalMemo) put(key string, err error, until time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[string]refusal{}
-	}
-	if len(m.m) > 4096 {
-		clear(m.m)
-	}
-	m.m[key] = refusal{err, until}
-}
-
-// remember memoizes err for key if it is a refusal clients retry (a 5xx
-// status), unless ctx ended: a client that went away was not refused.
-func (p *Proxy) remember(ctx context.Context, key string, err error) {
-	if p.cfg.RefusalTTL < 0 || ctx.Err() != nil || StatusFor(err) < 500 {
-		return
-	}
-	ttl := p.cfg.RefusalTTL
-	if ttl == 0 {
-		ttl = DefaultRefusalTTL
-	}
-	p.refusals.put(key, err, p.cfg.Pages.now().Add(ttl))
-}
-
-// remembered returns the refusal memoized for key, or nil.
-func (p *Proxy) remembered(key string) error {
-	err := p.refusals.get(key, p.cfg.Pages.now())
-	if err != nil {
-		p.cfg.Logger.Debug("answering with a remembered refusal", "key", key)
-	}
-	return err
 }

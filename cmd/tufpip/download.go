@@ -20,6 +20,7 @@ import (
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -119,7 +120,7 @@ reached (expired or invalid metadata, network).`,
 
 // dlItem is one file to put in the destination directory.
 type dlItem struct {
-	req  index.Requirement
+	req  packaging.Requirement
 	vp   *index.VerifiedPage
 	file index.VerifiedFile
 	dest string
@@ -141,9 +142,9 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	if g.offline {
 		return usagef("download needs the network: --offline cannot fetch index pages or files")
 	}
-	var reqs []index.Requirement
+	var reqs []packaging.Requirement
 	for _, a := range args {
-		r, err := index.ParseRequirement(a)
+		r, err := packaging.ParseRequirement(a)
 		if err != nil {
 			return usageError{err}
 		}
@@ -173,7 +174,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		return err
 	}
 	g.logger.Debug("download target", "target", envDesc)
-	var active []index.Requirement
+	var active []packaging.Requirement
 	for _, r := range reqs {
 		ok, err := r.Marker.Evaluate(env.Markers)
 		if err != nil {
@@ -310,7 +311,7 @@ type dlFailure struct {
 // resolveDownloads turns requirements into the files to download. Errors
 // about one requirement become failures; errors about the repository are
 // returned.
-func resolveDownloads(ctx context.Context, g *globals, client *index.Client, reqs []index.Requirement, env index.Environment, o *downloadOptions) ([]*dlItem, []dlFailure, error) {
+func resolveDownloads(ctx context.Context, g *globals, client *index.Client, reqs []packaging.Requirement, env packaging.Environment, o *downloadOptions) ([]*dlItem, []dlFailure, error) {
 	type result struct {
 		sel *index.Selection
 		vp  *index.VerifiedPage
@@ -335,7 +336,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 				return nil
 			}
 			bin, src := o.formats.allowed(r.Project)
-			sel, err := index.SelectRelease(vp, r, index.SelectOptions{
+			sel, err := vp.Select(r, packaging.SelectOptions{
 				Env: env, AllFiles: o.all, Pre: o.pre, OnlyBinary: !src, NoBinary: !bin,
 			})
 			results[i] = result{sel, vp, err}
@@ -355,7 +356,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 		r := reqs[i]
 		if res.err != nil {
 			code := exitUsage
-			var nm *index.NoMatchError
+			var nm *packaging.NoMatchError
 			if errors.As(res.err, &nm) && (nm.Unsigned || nm.Foreign) {
 				code = exitFailed
 			}
@@ -374,7 +375,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 				continue
 			}
 			seen[f.Filename] = true
-			if !index.SafeFilename(f.Filename) {
+			if !packaging.SafeFilename(f.Filename) {
 				failures = append(failures, dlFailure{f.Filename, errors.New("unsafe file name"), exitFailed})
 				continue
 			}
@@ -402,7 +403,7 @@ func (it *dlItem) checkHashes(sums map[string]string) error {
 	for a, h := range sums {
 		digests[a] = h
 	}
-	if it.req.CheckDigests(digests) != index.HashMatch {
+	if it.req.CheckDigests(digests) != packaging.HashMatch {
 		var got []string
 		for _, a := range it.req.HashAlgorithms() {
 			got = append(got, a+":"+digests[a])

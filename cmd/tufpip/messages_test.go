@@ -61,7 +61,7 @@ import (
 
 // messageDirs are the packages whose messages users read, relative to
 // this package's directory.
-var messageDirs = []string{".", "../../updater", "../../updater/httpx", "../../index", "../../cache"}
+var messageDirs = []string{".", "../../updater", "../../updater/httpx", "../../index", "../../index/packaging", "../../index/simple", "../../index/proxy", "../../cache"}
 
 const troubleshootingPath = "../../docs/troubleshooting.md"
 
@@ -89,7 +89,7 @@ var messageCalls = map[string]int{
 	"fmt.Errorf":  0,
 	"errors.New":  0,
 	"http.Error":  1,
-	"refuse":      3, // (*index.Proxy).refuse(w, r, status, format, ...)
+	"refuse":      3, // (*proxy.Handler).refuse(w, r, status, format, ...)
 	"fmt.Fprintf": 1, // only formats starting with "tufpip: "
 	"Warn":        0, // slog
 	"Error":       0, // slog (err.Error() has no argument)

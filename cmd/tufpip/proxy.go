@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/index/proxy"
 )
 
 func init() { extraCommands = append(extraCommands, newProxyCmd) }
@@ -72,7 +73,7 @@ in-flight requests finish.`,
 	cmd.Flags().StringVarP(&o.listen, "listen", "l", "127.0.0.1:8458", "address to listen on")
 	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (anyone who can reach it can use your cache)")
 	cmd.Flags().StringSliceVar(&o.hostnames, "hostname", nil, "a host name or IP address clients reach the proxy by, besides loopback and --listen (repeatable or comma-separated; other Host headers get 421)")
-	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", index.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
+	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", proxy.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
 	return cmd
 }
 
@@ -112,7 +113,7 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	if window < pageTTL {
 		pageTTL = window
 	}
-	pcfg := index.ProxyConfig{
+	pcfg := proxy.Config{
 		Client: s.client(),
 		Pages:  &index.PageCache{TTL: pageTTL},
 		Status: s.up.Status,
@@ -130,7 +131,7 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
 	}
 	srv := &http.Server{
-		Handler:           logRequests(g, index.NewProxy(pcfg)),
+		Handler:           logRequests(g, proxy.New(pcfg)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -171,7 +172,7 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
 	var hosts []string
 	for _, h := range hostnames {
-		n, err := index.NormalizeHost(h)
+		n, err := proxy.NormalizeHost(h)
 		if err != nil {
 			return nil, usagef("invalid --hostname: %v\nhint: give a name such as tufpip.internal or an address such as 10.0.0.5, without a port", err)
 		}
@@ -190,7 +191,7 @@ func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
 			}
 		}
 	default:
-		if n, err := index.NormalizeHost(listenHost); err == nil {
+		if n, err := proxy.NormalizeHost(listenHost); err == nil {
 			hosts = append(hosts, n)
 		}
 	}

@@ -2,12 +2,10 @@ package main
 
 // What download and verify share: reading requirements files, the target
 // interpreter and platform, format control (--only-binary/--no-binary),
-// hashing files, and memoized verified pages.
+// and hashing files.
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,14 +19,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/crypto/blake2b"
 
-	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -39,8 +35,8 @@ import (
 // It also returns the lines that would make pip fetch from somewhere
 // (index and find-links options, URLs, paths, editable installs), for
 // judgeSources.
-func readRequirements(g *globals, paths []string) ([]index.Requirement, []fileSource, error) {
-	var reqs []index.Requirement
+func readRequirements(g *globals, paths []string) ([]packaging.Requirement, []fileSource, error) {
+	var reqs []packaging.Requirement
 	var sources []fileSource
 	for _, p := range paths {
 		var r io.Reader
@@ -55,10 +51,10 @@ func readRequirements(g *globals, paths []string) ([]index.Requirement, []fileSo
 			defer f.Close()
 			r = f
 		}
-		rf, err := index.ParseRequirements(r, 0)
+		rf, err := packaging.ParseRequirements(r, 0)
 		if err != nil {
 			hint := ""
-			if errors.Is(err, index.ErrUnsupportedRequirement) {
+			if errors.Is(err, packaging.ErrUnsupportedRequirement) {
 				hint = "\nhint: tufpip takes name==version requirements with --hash options; remove or resolve the line"
 			}
 			return nil, nil, usagef("%s: %v%s", name, err, hint)
@@ -120,7 +116,7 @@ func (so *sourceOptions) proxy(g *globals) string {
 // fileSource is a Source and the file it came from.
 type fileSource struct {
 	file string
-	index.Source
+	packaging.Source
 }
 
 // where is "FILE:LINE".
@@ -243,7 +239,7 @@ func sourcesHint(so *sourceOptions, g *globals) string {
 
 // requirementLabel names a requirement in messages: its text, and where it
 // came from when that was a file.
-func requirementLabel(r index.Requirement) string {
+func requirementLabel(r packaging.Requirement) string {
 	if r.Line > 0 {
 		return fmt.Sprintf("%s (line %d)", r.NameSpec(), r.Line)
 	}
@@ -252,8 +248,8 @@ func requirementLabel(r index.Requirement) string {
 
 // checkDuplicates refuses two requirements for one project, as pip does
 // ("double requirement given").
-func checkDuplicates(reqs []index.Requirement) error {
-	seen := map[string]index.Requirement{}
+func checkDuplicates(reqs []packaging.Requirement) error {
+	seen := map[string]packaging.Requirement{}
 	for _, r := range reqs {
 		if prev, ok := seen[r.Project]; ok {
 			return usagef("double requirement given: %s and %s", requirementLabel(prev), requirementLabel(r))
@@ -316,7 +312,7 @@ var probePython = func(ctx context.Context) *hostPython {
 // environment resolves the target: flags first, then the host's python3,
 // then defaults (Python 3.12 on this OS and architecture). It also
 // returns a one-line description for messages.
-func (o targetOptions) environment(ctx context.Context) (index.Environment, string, error) {
+func (o targetOptions) environment(ctx context.Context) (packaging.Environment, string, error) {
 	var host *hostPython
 	if o.pythonVersion == "" || len(o.platforms) == 0 || o.implementation == "" {
 		host = probePython(ctx)
@@ -328,8 +324,8 @@ func (o targetOptions) environment(ctx context.Context) (index.Environment, stri
 			py = host.Version
 		}
 	}
-	if _, err := index.CompatibleTags(py, []string{"any"}, "cp"); err != nil {
-		return index.Environment{}, "", usagef("invalid --python-version %q: want X.Y or X.Y.Z", py)
+	if _, err := packaging.CompatibleTags(py, []string{"any"}, "cp"); err != nil {
+		return packaging.Environment{}, "", usagef("invalid --python-version %q: want X.Y or X.Y.Z", py)
 	}
 	impl := o.implementation
 	if impl == "" {
@@ -338,173 +334,29 @@ func (o targetOptions) environment(ctx context.Context) (index.Environment, stri
 			impl = "pp"
 		}
 	}
-	plats := expandPlatforms(o.platforms)
+	plats := packaging.ExpandPlatforms(o.platforms)
 	if len(plats) == 0 {
 		plats = hostPlatforms(host)
 	}
-	tags, err := index.CompatibleTags(py, plats, impl)
+	env, err := packaging.TargetEnvironment(py, impl, plats)
 	if err != nil {
-		return index.Environment{}, "", usageError{err}
+		return packaging.Environment{}, "", usageError{err}
 	}
-	env := index.Environment{PythonVersion: py, Tags: tags, Markers: markerEnv(py, impl, plats[0])}
 	desc := fmt.Sprintf("Python %s (%s) on %s", py, impl, plats[0])
 	return env, desc, nil
 }
 
-// expandPlatforms applies pip's expansion of --platform values: a
-// manylinux2014 or manylinux2010 platform also accepts the older legacy
-// manylinux wheels.
-func expandPlatforms(given []string) []string {
-	var out []string
-	add := func(p string) {
-		for _, q := range out {
-			if q == p {
-				return
-			}
-		}
-		out = append(out, p)
-	}
-	for _, p := range given {
-		for _, q := range strings.Split(p, ",") {
-			q = strings.TrimSpace(q)
-			if q == "" {
-				continue
-			}
-			add(q)
-			prefix, arch, _ := strings.Cut(q, "_")
-			switch prefix {
-			case "manylinux2014":
-				if arch == "i686" || arch == "x86_64" {
-					add("manylinux2010_" + arch)
-					add("manylinux1_" + arch)
-				}
-			case "manylinux2010":
-				add("manylinux1_" + arch)
-			}
-		}
-	}
-	return out
-}
-
 // hostPlatforms returns the platform tags of the host python3, or of this
-// OS and architecture when there is none (assuming glibc 2.17, the
-// manylinux2014 baseline, on Linux).
+// OS and architecture when there is none or it says nothing usable. The
+// tags are packaging's to compute; only asking the interpreter
+// (probePython) is done here, because it runs a program.
 func hostPlatforms(host *hostPython) []string {
 	if host != nil {
-		plat := strings.ReplaceAll(strings.ReplaceAll(host.Platform, "-", "_"), ".", "_")
-		switch {
-		case strings.HasPrefix(host.Platform, "linux-"):
-			arch := strings.TrimPrefix(host.Platform, "linux-")
-			if len(host.Libc) == 2 && host.Libc[0] == "glibc" {
-				if maj, min, ok := parseMajorMinor(host.Libc[1]); ok {
-					return index.ManylinuxPlatforms(arch, maj, min)
-				}
-			}
-			return []string{"linux_" + arch}
-		case strings.HasPrefix(host.Platform, "macosx-"):
-			parts := strings.Split(host.Platform, "-")
-			if len(parts) == 3 {
-				if maj, min, ok := parseMajorMinor(parts[1]); ok {
-					return macPlatforms(maj, min, parts[2])
-				}
-			}
-		case host.Platform != "":
-			return []string{plat}
+		if plats := packaging.InterpreterPlatforms(host.Platform, host.Libc); plats != nil {
+			return plats
 		}
 	}
-	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "arm": "armv7l", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}[runtime.GOARCH]
-	switch runtime.GOOS {
-	case "darwin":
-		if runtime.GOARCH == "arm64" {
-			return macPlatforms(11, 0, "arm64")
-		}
-		return macPlatforms(10, 9, "x86_64")
-	case "windows":
-		return []string{map[string]string{"amd64": "win_amd64", "arm64": "win_arm64", "386": "win32"}[runtime.GOARCH]}
-	}
-	if arch == "" {
-		arch = runtime.GOARCH
-	}
-	return index.ManylinuxPlatforms(arch, 2, 17)
-}
-
-func parseMajorMinor(s string) (int, int, bool) {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	maj, err1 := strconv.Atoi(parts[0])
-	min, err2 := strconv.Atoi(parts[1])
-	return maj, min, err1 == nil && err2 == nil
-}
-
-// macPlatforms returns macOS platform tags, best first, roughly as
-// packaging.tags.mac_platforms does: every macOS version down to 10.4
-// (x86_64) or 11.0 plus universal2 back to 10.4 (arm64).
-func macPlatforms(major, minor int, arch string) []string {
-	formats := []string{arch, "universal2"}
-	if arch == "x86_64" {
-		formats = []string{"x86_64", "intel", "fat64", "fat32", "universal2", "universal"}
-	}
-	var out []string
-	for m := major; m >= 11; m-- {
-		for _, f := range formats {
-			out = append(out, fmt.Sprintf("macosx_%d_0_%s", m, f))
-		}
-	}
-	top := 16
-	if major == 10 {
-		top = minor
-	}
-	for m := top; m >= 4; m-- {
-		if arch == "x86_64" {
-			for _, f := range formats {
-				out = append(out, fmt.Sprintf("macosx_10_%d_%s", m, f))
-			}
-		} else {
-			out = append(out, fmt.Sprintf("macosx_10_%d_universal2", m))
-		}
-	}
-	return out
-}
-
-// markerEnv returns PEP 508 marker values for the target, derived from its
-// Python version, implementation and best platform tag.
-func markerEnv(py, impl, platform string) map[string]string {
-	parts := strings.Split(py, ".")
-	short := strings.Join(parts[:2], ".")
-	full := py
-	if len(parts) == 2 {
-		full += ".0"
-	}
-	env := map[string]string{
-		"python_version": short, "python_full_version": full,
-		"implementation_name": "cpython", "platform_python_implementation": "CPython",
-		"implementation_version": full, "extra": "",
-		"os_name": "posix", "sys_platform": "linux", "platform_system": "Linux",
-	}
-	if impl == "pp" {
-		env["implementation_name"], env["platform_python_implementation"] = "pypy", "PyPy"
-	}
-	machine := platform
-	switch {
-	case strings.HasPrefix(platform, "macosx_"):
-		env["sys_platform"], env["platform_system"] = "darwin", "Darwin"
-		p := strings.Split(platform, "_")
-		machine = p[len(p)-1]
-	case strings.HasPrefix(platform, "win"):
-		env["os_name"], env["sys_platform"], env["platform_system"] = "nt", "win32", "Windows"
-		machine = map[string]string{"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}[platform]
-	default:
-		// manylinux_2_17_x86_64, musllinux_1_2_aarch64, linux_x86_64
-		for _, arch := range []string{"x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64"} {
-			if strings.HasSuffix(platform, "_"+arch) {
-				machine = arch
-			}
-		}
-	}
-	env["platform_machine"] = machine
-	return env
+	return packaging.DefaultPlatforms(runtime.GOOS, runtime.GOARCH)
 }
 
 // ---- --only-binary / --no-binary, as pip's FormatControl ----
@@ -548,8 +400,8 @@ func (fc *formatControl) set(value string, target, other map[string]bool) error 
 		switch {
 		case n == ":none:":
 			clear(target)
-		case index.ValidProjectName(n):
-			n = index.NormalizeName(n)
+		case packaging.ValidProjectName(n):
+			n = packaging.NormalizeName(n)
 			delete(other, n)
 			target[n] = true
 		default:
@@ -597,19 +449,13 @@ func newFormatControl() *formatControl {
 
 // ---- hashing ----
 
+// newDigest returns a hash for alg: a TUF algorithm (updater.NewHash) or
+// a --hash one (packaging.NewRequirementHash); nil for any other.
 func newDigest(alg string) hash.Hash {
-	switch alg {
-	case updater.HashSHA256:
-		return sha256.New()
-	case "sha384":
-		return sha512.New384()
-	case updater.HashSHA512:
-		return sha512.New()
-	case updater.HashBLAKE2b256:
-		h, _ := blake2b.New256(nil)
+	if h := updater.NewHash(alg); h != nil {
 		return h
 	}
-	return nil
+	return packaging.NewRequirementHash(alg)
 }
 
 // multiDigest computes several digests of one stream.
@@ -670,44 +516,6 @@ func shortHash(h string) string {
 		return h[:16] + "…"
 	}
 	return h
-}
-
-// ---- verified pages, fetched once per project ----
-
-type pageMemo struct {
-	c  *index.Client
-	mu sync.Mutex
-	m  map[string]*pageCall
-}
-
-type pageCall struct {
-	done chan struct{}
-	vp   *index.VerifiedPage
-	err  error
-}
-
-func newPageMemo(c *index.Client) *pageMemo { return &pageMemo{c: c, m: map[string]*pageCall{}} }
-
-// get returns the verified page of project, fetching it at most once.
-func (pm *pageMemo) get(ctx context.Context, project string) (*index.VerifiedPage, error) {
-	name := index.NormalizeName(project)
-	pm.mu.Lock()
-	call, ok := pm.m[name]
-	if !ok {
-		call = &pageCall{done: make(chan struct{})}
-		pm.m[name] = call
-		pm.mu.Unlock()
-		call.vp, call.err = pm.c.Page(ctx, name)
-		close(call.done)
-	} else {
-		pm.mu.Unlock()
-	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return call.vp, call.err
 }
 
 // ---- classifying errors ----

@@ -8,14 +8,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/integration/repogen"
 )
 
@@ -209,18 +207,6 @@ func TestTargetEnvironment(t *testing.T) {
 	}
 }
 
-func TestExpandPlatforms(t *testing.T) {
-	got := expandPlatforms([]string{"manylinux2014_x86_64", "linux_x86_64,manylinux2010_i686"})
-	want := []string{"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64", "manylinux2010_i686", "manylinux1_i686"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v", got)
-	}
-	mac := macPlatforms(12, 3, "arm64")
-	if mac[0] != "macosx_12_0_arm64" || !slices.Contains(mac, "macosx_11_0_universal2") || !slices.Contains(mac, "macosx_10_9_universal2") {
-		t.Errorf("mac: %v", mac)
-	}
-}
-
 func TestReadRequirements(t *testing.T) {
 	dir := t.TempDir()
 	g := &globals{stderr: &bytes.Buffer{}, stdin: strings.NewReader("a==1\n")}
@@ -257,50 +243,50 @@ func TestJudgeSources(t *testing.T) {
 	const refused = ": pip would fetch from outside the verified index"
 	tests := []struct {
 		name    string
-		src     index.Source
+		src     packaging.Source
 		proxy   string // --proxy-url; "" for the default
 		config  string // [proxy] listen in the config file
 		problem string // "" when accepted
 		warning string // on stderr when accepted with a warning
 	}{
-		{name: "index-url elsewhere", src: index.Source{Line: 3, Option: "--index-url", Value: "https://evil.example/simple/"},
+		{name: "index-url elsewhere", src: packaging.Source{Line: 3, Option: "--index-url", Value: "https://evil.example/simple/"},
 			problem: "r.txt:3: --index-url https://evil.example/simple/: an index other than the tufpip proxy (http://127.0.0.1:8458/simple/)" + refused},
-		{name: "-i elsewhere", src: index.Source{Line: 1, Option: "-i", Value: "https://pypi.org/simple"},
+		{name: "-i elsewhere", src: packaging.Source{Line: 1, Option: "-i", Value: "https://pypi.org/simple"},
 			problem: "r.txt:1: -i https://pypi.org/simple: an index other than the tufpip proxy"},
-		{name: "extra-index-url", src: index.Source{Line: 2, Option: "--extra-index-url", Value: "https://extra.example/simple/"},
+		{name: "extra-index-url", src: packaging.Source{Line: 2, Option: "--extra-index-url", Value: "https://extra.example/simple/"},
 			problem: "r.txt:2: --extra-index-url https://extra.example/simple/: an index other than the tufpip proxy"},
-		{name: "index-url password masked", src: index.Source{Line: 2, Option: "--extra-index-url", Value: "https://me:s3cret@extra.example/simple/"},
+		{name: "index-url password masked", src: packaging.Source{Line: 2, Option: "--extra-index-url", Value: "https://me:s3cret@extra.example/simple/"},
 			problem: "r.txt:2: --extra-index-url https://me:xxxxx@extra.example/simple/: an index"},
-		{name: "find-links", src: index.Source{Line: 4, Option: "--find-links", Value: "./wheels"},
+		{name: "find-links", src: packaging.Source{Line: 4, Option: "--find-links", Value: "./wheels"},
 			problem: "r.txt:4: --find-links ./wheels: a find-links location" + refused},
-		{name: "-f", src: index.Source{Line: 4, Option: "-f", Value: "https://example.com/links/"},
+		{name: "-f", src: packaging.Source{Line: 4, Option: "-f", Value: "https://example.com/links/"},
 			problem: "r.txt:4: -f https://example.com/links/: a find-links location" + refused},
-		{name: "editable", src: index.Source{Line: 5, Option: "-e", Value: "."},
+		{name: "editable", src: packaging.Source{Line: 5, Option: "-e", Value: "."},
 			problem: "r.txt:5: -e .: an editable install" + refused},
-		{name: "direct reference", src: index.Source{Line: 6, Value: "pkg @ https://example.com/pkg.whl"},
+		{name: "direct reference", src: packaging.Source{Line: 6, Value: "pkg @ https://example.com/pkg.whl"},
 			problem: "r.txt:6: pkg @ https://example.com/pkg.whl: a URL, path or direct reference instead of NAME==VERSION" + refused},
-		{name: "bare URL", src: index.Source{Line: 7, Value: "https://example.com/pkg-1.0-py3-none-any.whl"},
+		{name: "bare URL", src: packaging.Source{Line: 7, Value: "https://example.com/pkg-1.0-py3-none-any.whl"},
 			problem: "r.txt:7: https://example.com/pkg-1.0-py3-none-any.whl: a URL, path or direct reference"},
-		{name: "local path", src: index.Source{Line: 8, Value: "./dist/pkg-1.0.tar.gz"},
+		{name: "local path", src: packaging.Source{Line: 8, Value: "./dist/pkg-1.0.tar.gz"},
 			problem: "r.txt:8: ./dist/pkg-1.0.tar.gz: a URL, path"},
-		{name: "control characters quoted", src: index.Source{Line: 8, Value: "./x\x1b[2J.whl"},
+		{name: "control characters quoted", src: packaging.Source{Line: 8, Value: "./x\x1b[2J.whl"},
 			problem: `r.txt:8: "./x\x1b[2J.whl": a URL, path`},
-		{name: "index-url is the proxy", src: index.Source{Line: 1, Option: "--index-url", Value: "http://127.0.0.1:8458/simple/"}},
-		{name: "proxy without slash, upper-case host", src: index.Source{Line: 1, Option: "-i", Value: "HTTP://127.0.0.1:8458/simple"}},
-		{name: "extra-index-url is the proxy", src: index.Source{Line: 1, Option: "--extra-index-url", Value: "http://127.0.0.1:8458/simple/"}},
-		{name: "proxy on another port is another index", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:9000/simple/"},
+		{name: "index-url is the proxy", src: packaging.Source{Line: 1, Option: "--index-url", Value: "http://127.0.0.1:8458/simple/"}},
+		{name: "proxy without slash, upper-case host", src: packaging.Source{Line: 1, Option: "-i", Value: "HTTP://127.0.0.1:8458/simple"}},
+		{name: "extra-index-url is the proxy", src: packaging.Source{Line: 1, Option: "--extra-index-url", Value: "http://127.0.0.1:8458/simple/"}},
+		{name: "proxy on another port is another index", src: packaging.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:9000/simple/"},
 			problem: "r.txt:1: -i http://127.0.0.1:9000/simple/: an index other than the tufpip proxy"},
-		{name: "proxy path prefix is not the proxy", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:8458/simple/evil/"},
+		{name: "proxy path prefix is not the proxy", src: packaging.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:8458/simple/evil/"},
 			problem: "an index other than the tufpip proxy"},
-		{name: "https is not the http proxy", src: index.Source{Line: 1, Option: "-i", Value: "https://127.0.0.1:8458/simple/"},
+		{name: "https is not the http proxy", src: packaging.Source{Line: 1, Option: "-i", Value: "https://127.0.0.1:8458/simple/"},
 			problem: "an index other than the tufpip proxy"},
-		{name: "--proxy-url", proxy: "http://localhost:9999/simple/", src: index.Source{Line: 1, Option: "-i", Value: "http://localhost:9999/simple/"}},
-		{name: "--proxy-url makes the default port elsewhere", proxy: "http://localhost:9999/simple/", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:8458/simple/"},
+		{name: "--proxy-url", proxy: "http://localhost:9999/simple/", src: packaging.Source{Line: 1, Option: "-i", Value: "http://localhost:9999/simple/"}},
+		{name: "--proxy-url makes the default port elsewhere", proxy: "http://localhost:9999/simple/", src: packaging.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:8458/simple/"},
 			problem: "an index other than the tufpip proxy (http://localhost:9999/simple/)"},
-		{name: "config [proxy] listen", config: "127.0.0.1:7777", src: index.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:7777/simple/"}},
-		{name: "no-index", src: index.Source{Line: 1, Option: "--no-index"}},
-		{name: "trusted-host proxy", src: index.Source{Line: 1, Option: "--trusted-host", Value: "127.0.0.1"}},
-		{name: "trusted-host elsewhere warns", src: index.Source{Line: 9, Option: "--trusted-host", Value: "pypi.org"},
+		{name: "config [proxy] listen", config: "127.0.0.1:7777", src: packaging.Source{Line: 1, Option: "-i", Value: "http://127.0.0.1:7777/simple/"}},
+		{name: "no-index", src: packaging.Source{Line: 1, Option: "--no-index"}},
+		{name: "trusted-host proxy", src: packaging.Source{Line: 1, Option: "--trusted-host", Value: "127.0.0.1"}},
+		{name: "trusted-host elsewhere warns", src: packaging.Source{Line: 9, Option: "--trusted-host", Value: "pypi.org"},
 			warning: "tufpip: warning: r.txt:9: --trusted-host pypi.org: pip would skip TLS certificate checks for this host; it names no source, so it is not refused\n"},
 	}
 	for _, tt := range tests {
@@ -334,7 +320,7 @@ func TestJudgeSources(t *testing.T) {
 }
 
 // problems0 is the refusal judgeSources gives src without the flag.
-func problems0(t *testing.T, g *globals, src index.Source, proxy string) string {
+func problems0(t *testing.T, g *globals, src packaging.Source, proxy string) string {
 	t.Helper()
 	q := &globals{stderr: &bytes.Buffer{}, configFile: g.configFile}
 	ps := judgeSources(q, &sourceOptions{proxyURL: proxy}, []fileSource{{file: "r.txt", Source: src}})

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -158,7 +159,7 @@ type verifier struct {
 	g      *globals
 	s      *session
 	client *index.Client
-	pages  *pageMemo
+	pages  *index.PageOnce
 }
 
 func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string) error {
@@ -191,7 +192,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
 	}
 	client := s.client()
-	v := &verifier{g: g, s: s, client: client, pages: newPageMemo(client)}
+	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
 
 	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline,
 		Files: make([]verifyResult, len(paths)), Requirements: make([]verifyResult, len(reqs))}
@@ -327,7 +328,7 @@ func distributionPaths(args []string) ([]string, error) {
 func (v *verifier) file(ctx context.Context, path string) (verifyResult, error) {
 	name := filepath.Base(path)
 	res := verifyResult{Name: name, Path: path}
-	d, err := index.ParseFilename(name)
+	d, err := packaging.ParseFilename(name)
 	if err != nil {
 		res.fail("filename", "not a wheel or sdist file name, so not something the repository signs (%v)", err)
 		return res, nil
@@ -427,7 +428,7 @@ func (v *verifier) result(path string, err error, res verifyResult) verifyResult
 // fileFromPage verifies a file against the project's verified page: in
 // the index-only layout always, otherwise to explain a file whose content
 // is not signed (notSigned, the direct lookup's error).
-func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, res verifyResult, notSigned error) (verifyResult, error) {
+func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Dist, res verifyResult, notSigned error) (verifyResult, error) {
 	unknown := func(why string) (verifyResult, error) {
 		res.fail("not-signed", "not signed by the repository: %s", why)
 		return res, nil
@@ -435,7 +436,7 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, 
 	if notSigned != nil && (v.g.offline || v.s.site.IndexURL == nil) {
 		return unknown("no signed file has this name and content (offline: the index page that would tell an unknown file from a modified one was not fetched)")
 	}
-	vp, err := v.pages.get(ctx, d.Project)
+	vp, err := v.pages.Page(ctx, d.Project)
 	switch {
 	case err == nil:
 	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
@@ -470,9 +471,9 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d index.Dist, 
 
 // requirement checks that a pinned requirement names signed files and that
 // its --hash values are digests of those files.
-func (v *verifier) requirement(ctx context.Context, req index.Requirement) (verifyResult, error) {
+func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (verifyResult, error) {
 	res := verifyResult{Name: req.NameSpec(), Requirement: req.NameSpec(), Line: req.Line}
-	vp, err := v.pages.get(ctx, req.Project)
+	vp, err := v.pages.Page(ctx, req.Project)
 	switch {
 	case err == nil:
 	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
@@ -484,7 +485,7 @@ func (v *verifier) requirement(ctx context.Context, req index.Requirement) (veri
 		res.fail("not-signed", "%s", errorLine(err))
 		return res, nil
 	}
-	files, omitted := index.ReleaseFiles(vp, req)
+	files, omitted := vp.ReleaseFiles(req)
 	if len(files) == 0 {
 		switch {
 		case len(omitted) > 0 && omitted[0].Foreign:
@@ -576,7 +577,7 @@ func plural(n int, noun string) string {
 }
 
 // unmatchedHashes returns the --hash values that are no file's digest.
-func unmatchedHashes(req index.Requirement, digests []map[string]string) []string {
+func unmatchedHashes(req packaging.Requirement, digests []map[string]string) []string {
 	var out []string
 	for _, alg := range req.HashAlgorithms() {
 		for _, h := range req.Hashes[alg] {
