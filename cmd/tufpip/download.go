@@ -132,7 +132,7 @@ type dlItem struct {
 
 func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []string) error {
 	if len(args) == 0 && len(o.reqFiles) == 0 {
-		return usagef("nothing to download\nhint: name requirements (tufpip download requests==2.31.0) or pass -r requirements.txt")
+		return usagef("nothing to download").withHint("name requirements (tufpip download requests==2.31.0) or pass -r requirements.txt")
 	}
 	if o.jobs < 1 {
 		return usagef("invalid --jobs %d: want at least 1", o.jobs)
@@ -144,7 +144,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	for _, a := range args {
 		r, err := index.ParseRequirement(a)
 		if err != nil {
-			return usageError{err}
+			return usageError{err: err}
 		}
 		reqs = append(reqs, r)
 	}
@@ -160,7 +160,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 			fmt.Fprintf(g.stderr, "tufpip: %s\n", updater.SafeLine(p.Error()))
 		}
 		fmt.Fprintf(g.stderr, "tufpip: nothing was written to %s: %s of the requirements would make pip fetch from outside the verified index\n", o.dir, plural(len(problems), "line"))
-		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
+		writeHint(g.stderr, sourcesHint(&o.sources, g))
 		return errSilent
 	}
 	reqs = append(reqs, fromFiles...)
@@ -442,14 +442,11 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 	if code == exitFailed {
 		fmt.Fprintf(g.stderr, "tufpip: %s\n", summary)
 		for _, h := range hintOrder {
-			fmt.Fprintf(g.stderr, "hint: %s\n", h)
+			writeHint(g.stderr, h)
 		}
 		return errSilent
 	}
-	if len(hintOrder) > 0 {
-		summary += "\nhint: " + strings.Join(hintOrder, "; ")
-	}
-	return usageError{errors.New(summary)}
+	return usageError{err: errors.New(summary), hint: strings.Join(hintOrder, "; ")}
 }
 
 // copyEntry copies the verified cache entry to dest (temp file, fsync,

@@ -82,7 +82,7 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 		return usagef("invalid --listen %q: %v", o.listen, err)
 	}
 	if ip := net.ParseIP(host); !o.allowRemote && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return usagef("refusing to listen on %s: not a loopback address\nhint: pass --allow-remote if you mean it", o.listen)
+		return usagef("refusing to listen on %s: not a loopback address", o.listen).withHint("pass --allow-remote if you mean it")
 	}
 	hosts, err := proxyHosts(host, o.hostnames)
 	if err != nil {
@@ -173,7 +173,7 @@ func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
 	for _, h := range hostnames {
 		n, err := index.NormalizeHost(h)
 		if err != nil {
-			return nil, usagef("invalid --hostname: %v\nhint: give a name such as tufpip.internal or an address such as 10.0.0.5, without a port", err)
+			return nil, usagef("invalid --hostname: %v", err).withHint("give a name such as tufpip.internal or an address such as 10.0.0.5, without a port")
 		}
 		hosts = append(hosts, n)
 	}

@@ -56,18 +56,18 @@ func readRequirements(g *globals, paths []string) ([]index.Requirement, []fileSo
 		}
 		rf, err := index.ParseRequirements(r, 0)
 		if err != nil {
-			hint := ""
+			ue := usagef("%s: %v", name, err)
 			if errors.Is(err, index.ErrUnsupportedRequirement) {
-				hint = "\nhint: tufpip takes name==version requirements with --hash options; remove or resolve the line"
+				ue = ue.withHint("tufpip takes name==version requirements with --hash options; remove or resolve the line")
 			}
-			return nil, nil, usagef("%s: %v%s", name, err, hint)
+			return nil, nil, ue
 		}
 		for _, src := range rf.Sources {
 			sources = append(sources, fileSource{file: name, Source: src})
 		}
 		for _, req := range rf.Requirements {
 			if _, ok := req.Pin(); !ok {
-				return nil, nil, usagef("%s: line %d: %s is not pinned\nhint: requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)", name, req.Line, req.NameSpec())
+				return nil, nil, usagef("%s: line %d: %s is not pinned", name, req.Line, req.NameSpec()).withHint("requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)")
 			}
 			reqs = append(reqs, req)
 		}
@@ -343,7 +343,7 @@ func (o targetOptions) environment(ctx context.Context) (index.Environment, stri
 	}
 	tags, err := index.CompatibleTags(py, plats, impl)
 	if err != nil {
-		return index.Environment{}, "", usageError{err}
+		return index.Environment{}, "", usageError{err: err}
 	}
 	env := index.Environment{PythonVersion: py, Tags: tags, Markers: markerEnv(py, impl, plats[0])}
 	desc := fmt.Sprintf("Python %s (%s) on %s", py, impl, plats[0])
@@ -744,10 +744,7 @@ func asRepositoryError(g *globals, err error) error {
 			}
 		}
 	}
-	if hint != "" {
-		msg += "\nhint: " + hint
-	}
-	return usageError{errors.New(msg)}
+	return usageError{err: errors.New(msg), hint: hint}
 }
 
 // errorLine renders err for a per-file line: the message only.

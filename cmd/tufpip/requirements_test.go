@@ -236,9 +236,10 @@ func TestReadRequirements(t *testing.T) {
 	} {
 		p := writeFile(t, filepath.Join(dir, "r.txt"), tc.content)
 		_, _, err := readRequirements(g, []string{p})
-		var ue usageError
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !errorsAs(err, &ue) {
-			t.Errorf("%q: %v, want usage error with %q", tc.content, err, tc.want)
+		// What users read: the message, then the hint line.
+		var out bytes.Buffer
+		if err == nil || reportError(&out, err) != exitUsage || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%q: %v (%q), want usage error with %q", tc.content, err, out.String(), tc.want)
 		}
 	}
 	p := writeFile(t, filepath.Join(dir, "r.txt"), "--index-url https://evil.example/simple\na==1\n")
@@ -344,10 +345,3 @@ func problems0(t *testing.T, g *globals, src index.Source, proxy string) string 
 	return ps[0].Error()
 }
 
-func errorsAs(err error, target *usageError) bool {
-	ue, ok := err.(usageError)
-	if ok {
-		*target = ue
-	}
-	return ok
-}

@@ -174,7 +174,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 	}
 	problems := judgeSources(g, &o.sources, sources)
 	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 {
-		return usagef("nothing to verify\nhint: name files or directories (tufpip verify dist/), or pass -r requirements.txt")
+		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt")
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
@@ -268,13 +268,13 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		}
 	}
 	if len(problems) > 0 {
-		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
+		writeHint(g.stderr, sourcesHint(&o.sources, g))
 	}
 	switch code {
 	case exitFailed:
 		return errSilent
 	case exitUsage:
-		return usagef("%d of %d could not be checked\nhint: see the lines above; with --offline, run once online so the metadata needed is cached", rep.Failed, rep.Failed+rep.Verified)
+		return usagef("%d of %d could not be checked", rep.Failed, rep.Failed+rep.Verified).withHint("see the lines above; with --offline, run once online so the metadata needed is cached")
 	}
 	return nil
 }
