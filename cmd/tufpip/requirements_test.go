@@ -344,4 +344,3 @@ func problems0(t *testing.T, g *globals, src index.Source, proxy string) string 
 	}
 	return ps[0].Error()
 }
-
