@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tufpip/tufpip/integration/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in ../testdata/index/golden")
@@ -299,10 +301,7 @@ type expectedTargets struct {
 // checks every field against the files they point at and expected.json.
 func TestFixturePages(t *testing.T) {
 	if _, err := os.Stat(fixtureDir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared fixtures must be beside the checkout in CI: %v", err)
-		}
-		t.Skipf("shared fixtures not beside the checkout: %v", err)
+		testenv.MissingPrerequisite(t, "shared fixtures not beside the checkout: %v", err)
 	}
 	var exp expectedTargets
 	if err := json.Unmarshal(must(os.ReadFile(filepath.Join(fixtureDir, "expected.json"))), &exp); err != nil {
