@@ -253,7 +253,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 		HTTPClient:    s.http,
 		Window:        window,
 		Offline:       g.offline,
-		Now:           updater.ClockFromEnv(),
+		Now:           sessionClock(ctx),
 		Lock: func(ctx context.Context) (func() error, error) {
 			unlock, err := cache.Lock(ctx, lockPath)
 			if err != nil {

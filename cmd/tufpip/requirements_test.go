@@ -49,6 +49,12 @@ func newTestRepo(t *testing.T, opts repogen.Options, projects ...repogen.Project
 // is off so every run sees the repository's latest state.
 func (tr *testRepo) run(args ...string) (code int, stdout, stderr string) {
 	tr.t.Helper()
+	return tr.runAt(nil, args...)
+}
+
+// runAt is run with the TUF client's clock at now (nil: the system's).
+func (tr *testRepo) runAt(now func() time.Time, args ...string) (code int, stdout, stderr string) {
+	tr.t.Helper()
 	full := append([]string{
 		"--home", tr.home,
 		"--metadata-url", tr.url + "/metadata/",
@@ -61,6 +67,9 @@ func (tr *testRepo) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if now != nil {
+		ctx = withClock(ctx, now)
+	}
 	code = Main(ctx, full, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
