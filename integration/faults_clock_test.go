@@ -11,7 +11,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tufpip/tufpip/integration/repogen"
+	"github.com/tufpip/tufpip/integration/testenv"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -224,15 +224,10 @@ func requireFaketime(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("faketime")
 	if err != nil {
-		if isCI() {
-			t.Fatalf("faketime is required in CI: %v", err)
-		}
-		t.Skipf("faketime not installed: %v", err)
+		testenv.MissingPrerequisite(t, "faketime not installed: %v", err)
 	}
 	return p
 }
-
-func isCI() bool { return strings.EqualFold(strings.TrimSpace(os.Getenv("CI")), "true") }
 
 // TestFaultClockSkewBinary runs the binary under libfaketime, which
 // tufpip reads through `date +%s` (updater.ClockFromEnv).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tufpip/tufpip/integration/repogen"
+	"github.com/tufpip/tufpip/integration/testenv"
 )
 
 var (
@@ -54,10 +55,7 @@ func mountNS(t *testing.T) []string {
 		nsErr = fmt.Errorf("no private mount namespace with tmpfs: %s", strings.Join(errs, "; "))
 	})
 	if nsErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the disk fault tests must run in CI: %v", nsErr)
-		}
-		t.Skip(nsErr)
+		testenv.MissingPrerequisite(t, "the disk fault tests need a private mount namespace: %v", nsErr)
 	}
 	return nsPrefix
 }

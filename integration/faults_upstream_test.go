@@ -8,12 +8,12 @@ package integration
 
 import (
 	"errors"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,54 +23,53 @@ import (
 	"github.com/tufpip/tufpip/updater/httpx"
 )
 
-// switchableServer serves a handler on a fixed loopback address and can
-// be stopped (connections refused) and started again on the same port.
+// switchableServer serves a handler on a loopback address it keeps for
+// the whole test, and can be switched down and up again. Down, it
+// accepts each connection and closes it unanswered, which clients see as
+// a network error, as with a server that went away; the port is never
+// given back, so no other test can take it in between.
 type switchableServer struct {
 	h    http.Handler
 	addr string
 
-	mu  sync.Mutex
-	srv *http.Server
+	once sync.Once
+	srv  *httptest.Server
+	down atomic.Bool
 }
 
+// start serves (the first time, on a new port; then on the same one).
 func (s *switchableServer) start(t *testing.T) {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		return
-	}
-	addr := s.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var ln net.Listener
-	var err error
-	for range 100 { // the old socket may linger for a moment
-		if ln, err = net.Listen("tcp", addr); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("listening on %s: %v", addr, err)
-	}
-	s.addr = ln.Addr().String()
-	s.srv = &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln)
+	s.once.Do(func() {
+		s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+		s.addr = s.srv.Listener.Addr().String()
+		t.Cleanup(s.srv.Close)
+	})
+	s.down.Store(false)
 }
 
-func (s *switchableServer) stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		s.srv.Close()
-		s.srv = nil
+// stop makes every request fail as if nothing listened: open connections
+// included, since each request is checked.
+func (s *switchableServer) stop() { s.down.Store(true) }
+
+func (s *switchableServer) serve(w http.ResponseWriter, r *http.Request) {
+	if !s.down.Load() {
+		s.h.ServeHTTP(w, r)
+		return
 	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // closes the connection without a response
 }
 
 // TestFaultUpstreamDown stops the repository's server under a running
-// proxy whose freshness window and page memo (0.5s) have run out.
+// proxy whose freshness window and page memo have run out: the window is
+// off (--freshness 0), so every page asks the repository again, with no
+// waiting on the wall clock.
 func TestFaultUpstreamDown(t *testing.T) {
 	t.Parallel()
 	r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(t.TempDir(), "repo"), BitLength: 4}, appAndLib())
@@ -84,7 +83,7 @@ func TestFaultUpstreamDown(t *testing.T) {
 	tr.recordLegit(t)
 	// Refusals are not remembered, so that the proxy asks again as soon
 	// as the repository is back (TestProxyRefusalMemoPip tests the memo).
-	p := startProxy(t, tr, proxyOptions{freshness: "500ms", args: []string{"--remember-refusals", "0"}})
+	p := startProxy(t, tr, proxyOptions{freshness: "0", args: []string{"--remember-refusals", "0"}})
 	cached, uncached := tr.file(t, "lib", "1.1", "wheel"), tr.file(t, "lib", "1.0", "wheel")
 	fileURL := func(f repogen.FileInfo) string { return p.Base + "/files/" + f.Project + "/" + f.Filename }
 	wantFile := func(f repogen.FileInfo, when string) {
@@ -112,13 +111,10 @@ func TestFaultUpstreamDown(t *testing.T) {
 			t.Errorf("%s: GET %s: %d %.300q, want 502/503 saying the repository is unreachable", when, url, res.Status, res.Body)
 		}
 	}
-	expire := func() { time.Sleep(700 * time.Millisecond) } // past the window and the page memo
-
 	wantPage("lib", "upstream up", false)
 	wantFile(cached, "upstream up")
 
 	up.stop()
-	expire()
 	wantPage("lib", "upstream down", true)
 	wantFile(cached, "upstream down")
 	wantUnreachable(fileURL(uncached), "upstream down, file not cached")
@@ -128,7 +124,6 @@ func TestFaultUpstreamDown(t *testing.T) {
 	}
 
 	up.start(t)
-	expire()
 	wantPage("lib", "upstream back", false)
 	wantFile(uncached, "upstream back")
 	wantPage("app", "upstream back", false)
@@ -138,7 +133,6 @@ func TestFaultUpstreamDown(t *testing.T) {
 	if err := tr.TamperPage("lib"); err != nil {
 		t.Fatal(err)
 	}
-	expire()
 	res := get(t, "GET", p.URL+"lib/")
 	if res.Status != http.StatusBadGateway || res.Header.Get("X-Tufpip-Stale") != "" || strings.Contains(string(res.Body), "unreachable") {
 		t.Errorf("tampered page: %d %.300q (stale: %q), want a 502 verification refusal", res.Status, res.Body, res.Header.Get("X-Tufpip-Stale"))
@@ -146,7 +140,6 @@ func TestFaultUpstreamDown(t *testing.T) {
 	if err := tr.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	expire()
 	wantPage("lib", "healed", false)
 	assertCacheVerified(t, p.Home, tr)
 }
@@ -165,11 +158,12 @@ func TestFaultUpstreamDownPip(t *testing.T) {
 	t.Cleanup(up.stop)
 	tr := &testRepo{Repo: r, Layout: repogen.IndexLayoutPEP458, URL: "http://" + up.addr}
 	tr.recordLegit(t)
-	p := startProxy(t, tr, proxyOptions{freshness: "500ms"})
+	// No freshness window: after the stop, every page asks the
+	// repository (no sleeping past a window).
+	p := startProxy(t, tr, proxyOptions{freshness: "0"})
 	want := map[string]string{"app": "1.0", "lib": "1.1"}
 	assertInstalled(t, py, mustPipInstall(t, py, p.URL, "app"), want)
 	up.stop()
-	time.Sleep(700 * time.Millisecond)
 	assertInstalled(t, py, mustPipInstall(t, py, p.URL, "app"), want)
 	// Something never fetched fails, fast and clearly.
 	target, out, err := pipInstall(t, py, p.URL, append([]string{"lib==1.0"}, attackPipArgs...)...)

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/tufpip/tufpip/integration/repogen"
+	"github.com/tufpip/tufpip/integration/testenv"
 )
 
 // ---- repositories ----------------------------------------------------
@@ -391,10 +392,7 @@ func requirePython(t *testing.T) string {
 		}
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 with pip is required in CI: %v", err)
-		}
-		t.Skipf("python3 with pip not available: %v", err)
+		testenv.MissingPrerequisite(t, "python3 with pip not available: %v", err)
 	}
 	return py
 }

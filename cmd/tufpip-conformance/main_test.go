@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tufpip/tufpip/integration/repogen"
+	"github.com/tufpip/tufpip/integration/testenv"
 )
 
 var binary string
@@ -185,10 +186,7 @@ func TestUsageExitsOne(t *testing.T) {
 func TestFaketime(t *testing.T) {
 	ft, err := exec.LookPath("faketime")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("faketime is not installed; .ci/run installs it")
-		}
-		t.Skip("faketime not installed")
+		testenv.MissingPrerequisite(t, "faketime not installed (.ci/run installs it)")
 	}
 	r, _, base := setup(t)
 	md := filepath.Join(t.TempDir(), "metadata")

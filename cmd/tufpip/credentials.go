@@ -36,7 +36,7 @@ func (g *globals) repoCredentials(rc repoConfig) (repoConfig, *httpx.Credentials
 		}
 		if ok {
 			if err := creds.AddOrigin(clean, httpx.Credential{Username: user, Password: pass, Source: "the URL"}); err != nil {
-				return rc, nil, usageError{err}
+				return rc, nil, usageError{err: err}
 			}
 		}
 		*u = clean
@@ -46,7 +46,7 @@ func (g *globals) repoCredentials(rc repoConfig) (repoConfig, *httpx.Credentials
 		for _, u := range []string{rc.MetadataURL, rc.IndexURL, rc.FilesURL} {
 			if u != "" && !creds.HasOrigin(u) {
 				if err := creds.AddOrigin(u, c); err != nil {
-					return rc, nil, usageError{err}
+					return rc, nil, usageError{err: err}
 				}
 			}
 		}
@@ -86,7 +86,8 @@ func netrcPath() (path string, explicit bool) {
 func warnStoredCredentials(g *globals, rc repoConfig, file string) {
 	for _, u := range []struct{ flag, url string }{{"--metadata-url", rc.MetadataURL}, {"--index-url", rc.IndexURL}, {"--files-url", rc.FilesURL}} {
 		if _, _, _, ok, _ := httpx.StripUserinfo(u.url); ok {
-			fmt.Fprintf(g.stderr, "tufpip: warning: %s holds credentials, stored in plain text in %s\nhint: put them in ~/.netrc (machine HOST login USER password PASS) or %s instead, and give the URL without them\n", u.flag, file, envPassword)
+			fmt.Fprintf(g.stderr, "tufpip: warning: %s holds credentials, stored in plain text in %s\n", u.flag, file)
+			writeHint(g.stderr, fmt.Sprintf("put them in ~/.netrc (machine HOST login USER password PASS) or %s instead, and give the URL without them", envPassword))
 		}
 	}
 }

@@ -140,7 +140,7 @@ func runDemo(ctx context.Context, g *globals, o *demoOptions) (err error) {
 	}
 	py, err := exec.LookPath(o.python)
 	if err != nil {
-		return usagef("no %s on PATH for the pip steps\nhint: pass --python /path/to/python3, or --no-pip", o.python)
+		return usagef("no %s on PATH for the pip steps", o.python).withHint("pass --python /path/to/python3, or --no-pip")
 	}
 
 	step("starting the proxy")

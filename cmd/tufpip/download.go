@@ -132,41 +132,15 @@ type dlItem struct {
 	err     error
 }
 
+// runDownload: read the requirements, keep those whose markers hold for
+// the target, resolve them to files, verify every file into the cache
+// (or find it verified in DIR), and only when all verified, write them.
 func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []string) error {
-	if len(args) == 0 && len(o.reqFiles) == 0 {
-		return usagef("nothing to download\nhint: name requirements (tufpip download requests==2.31.0) or pass -r requirements.txt")
-	}
-	if o.jobs < 1 {
-		return usagef("invalid --jobs %d: want at least 1", o.jobs)
-	}
-	if g.offline {
-		return usagef("download needs the network: --offline cannot fetch index pages or files")
-	}
-	var reqs []packaging.Requirement
-	for _, a := range args {
-		r, err := packaging.ParseRequirement(a)
-		if err != nil {
-			return usageError{err}
-		}
-		reqs = append(reqs, r)
-	}
-	fromFiles, sources, err := readRequirements(g, o.reqFiles)
-	if err != nil {
+	if err := checkDownloadArgs(g, o, args); err != nil {
 		return err
 	}
-	if problems := judgeSources(g, &o.sources, sources); len(problems) > 0 {
-		// pip, installing from the same file, would take files from
-		// there too: downloading only the verified ones would give a
-		// false sense of safety.
-		for _, p := range problems {
-			fmt.Fprintf(g.stderr, "tufpip: %s\n", httpx.SafeLine(p.Error()))
-		}
-		fmt.Fprintf(g.stderr, "tufpip: nothing was written to %s: %s of the requirements would make pip fetch from outside the verified index\n", o.dir, plural(len(problems), "line"))
-		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
-		return errSilent
-	}
-	reqs = append(reqs, fromFiles...)
-	if err := checkDuplicates(reqs); err != nil {
+	reqs, err := downloadRequirements(g, o, args)
+	if err != nil {
 		return err
 	}
 	env, envDesc, err := o.target.environment(ctx)
@@ -174,19 +148,14 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		return err
 	}
 	g.logger.Debug("download target", "target", envDesc)
-	var active []packaging.Requirement
-	for _, r := range reqs {
-		ok, err := r.Marker.Evaluate(env.Markers)
-		if err != nil {
-			return usagef("%s: %v", requirementLabel(r), err)
+	active, skipped, err := requirementsFor(reqs, env.Markers)
+	if !g.quiet {
+		for _, r := range skipped {
+			fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", httpx.SafeLine(requirementLabel(r)), httpx.SafeLine(r.Marker.String()), envDesc)
 		}
-		if !ok {
-			if !g.quiet {
-				fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", httpx.SafeLine(requirementLabel(r)), httpx.SafeLine(r.Marker.String()), envDesc)
-			}
-			continue
-		}
-		active = append(active, r)
+	}
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return usagef("creating destination: %v", err)
@@ -198,22 +167,115 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	if s.site.IndexURL == nil {
 		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
 	}
+	client := downloadClient(s)
+
+	items, failures, err := resolveDownloads(ctx, g, client, active, env, o)
+	if err != nil {
+		return err
+	}
+	defer closeEntries(items)
+	toFetch, total := planDownloads(items)
 	progress := &byteProgress{}
+	if len(toFetch) > 0 && !g.quiet && isTerminal(g.stderr, o.terminal) {
+		progress.start(g.stderr, total, len(toFetch))
+	}
+	err = fetchDownloads(ctx, client, toFetch, o.jobs, progress)
+	progress.finish()
+	if err != nil {
+		if repositoryError(err) {
+			return asRepositoryError(g, err)
+		}
+		return err
+	}
+	count := len(failures) + len(items)
+	if failures = append(failures, itemFailures(items)...); len(failures) > 0 {
+		return reportDownloadFailures(g, o, failures, count)
+	}
+	return writeDownloads(g, o, items)
+}
+
+// checkDownloadArgs refuses what can be refused before reading anything.
+func checkDownloadArgs(g *globals, o *downloadOptions, args []string) error {
+	switch {
+	case len(args) == 0 && len(o.reqFiles) == 0:
+		return usagef("nothing to download").withHint("name requirements (tufpip download requests==2.31.0) or pass -r requirements.txt")
+	case o.jobs < 1:
+		return usagef("invalid --jobs %d: want at least 1", o.jobs)
+	case g.offline:
+		return usagef("download needs the network: --offline cannot fetch index pages or files")
+	}
+	return nil
+}
+
+// downloadRequirements parses the requirements named on the command line
+// and in -r files. A file line that would make pip fetch from outside the
+// verified index is reported here and fails the download (errSilent)
+// unless --allow-unverified-sources accepts it.
+func downloadRequirements(g *globals, o *downloadOptions, args []string) ([]packaging.Requirement, error) {
+	var reqs []packaging.Requirement
+	for _, a := range args {
+		r, err := packaging.ParseRequirement(a)
+		if err != nil {
+			return nil, usageError{err: err}
+		}
+		reqs = append(reqs, r)
+	}
+	fromFiles, sources, err := readRequirements(g, o.reqFiles)
+	if err != nil {
+		return nil, err
+	}
+	if problems := judgeSources(g, &o.sources, sources); len(problems) > 0 {
+		// pip, installing from the same file, would take files from
+		// there too: downloading only the verified ones would give a
+		// false sense of safety.
+		for _, p := range problems {
+			fmt.Fprintf(g.stderr, "tufpip: %s\n", httpx.SafeLine(p.Error()))
+		}
+		fmt.Fprintf(g.stderr, "tufpip: nothing was written to %s: %s of the requirements would make pip fetch from outside the verified index\n", o.dir, plural(len(problems), "line"))
+		writeHint(g.stderr, sourcesHint(&o.sources, g))
+		return nil, errSilent
+	}
+	reqs = append(reqs, fromFiles...)
+	if err := checkDuplicates(reqs); err != nil {
+		return nil, err
+	}
+	return reqs, nil
+}
+
+// requirementsFor splits reqs into those whose environment marker holds
+// for the target and those skipped, in order. A marker that cannot be
+// evaluated stops the split there (what was skipped before it is
+// returned).
+func requirementsFor(reqs []packaging.Requirement, markers map[string]string) (active, skipped []packaging.Requirement, err error) {
+	for _, r := range reqs {
+		ok, err := r.Marker.Evaluate(markers)
+		if err != nil {
+			return nil, skipped, usagef("%s: %v", requirementLabel(r), err)
+		}
+		if !ok {
+			skipped = append(skipped, r)
+			continue
+		}
+		active = append(active, r)
+	}
+	return active, skipped, nil
+}
+
+// downloadClient is the session's index client with a transport that
+// feeds the progress bar from each file's context.
+func downloadClient(s *session) *index.Client {
 	hc := *s.http
 	hc.Transport = &progressTransport{base: s.http.Transport}
 	client := s.client()
 	client.HTTP = &hc
 	client.Parallel = 8
+	return client
+}
 
-	// 1. Resolve every requirement to files.
-	items, failures, err := resolveDownloads(ctx, g, client, active, env, o)
-	if err != nil {
-		return err
-	}
-
-	// 2. Verify every file into the cache (or find it verified in DIR).
-	var toFetch []*dlItem
-	var total int64
+// planDownloads marks the items already in the destination with the
+// signed bytes (and checks their --hash values), and returns the rest,
+// to fetch, with their total signed length (for the progress bar).
+func planDownloads(items []*dlItem) (toFetch []*dlItem, total int64) {
 	for _, it := range items {
 		if it.err != nil {
 			continue
@@ -228,11 +290,22 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 			total += it.file.Target.Length
 		}
 	}
-	if len(toFetch) > 0 && !g.quiet && isTerminal(g.stderr, o.terminal) {
-		progress.start(g.stderr, total, len(toFetch))
-	}
+	return toFetch, total
+}
+
+// verifiedOpener opens a file verified into the artifact cache
+// (*index.Client).
+type verifiedOpener interface {
+	Open(ctx context.Context, f index.VerifiedFile) (*cache.Entry, error)
+}
+
+// fetchDownloads verifies each item into the cache, jobs at a time, and
+// hashes the verified bytes for the output and the --hash values. An
+// error about one file is kept in its item; an error about the
+// repository, or an interruption, stops everything and is returned.
+func fetchDownloads(ctx context.Context, client verifiedOpener, toFetch []*dlItem, jobs int, progress *byteProgress) error {
 	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(o.jobs)
+	eg.SetLimit(jobs)
 	for _, it := range toFetch {
 		eg.Go(func() error {
 			fctx := withFileProgress(ectx, progress, it.file.Target.Length)
@@ -246,48 +319,49 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 				return nil
 			}
 			it.ent = ent
-			f := ent.File()
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				it.err = err
-				return nil
-			}
-			sums, n, err := digestsOf(f, it.hashAlgorithms()...)
-			if err != nil {
-				it.err = fmt.Errorf("hashing %s: %w", it.file.Filename, err)
-				return nil
-			}
-			it.size = n
-			it.err = it.checkHashes(sums)
+			it.err = it.hashEntry()
 			return nil
 		})
 	}
-	werr := eg.Wait()
-	progress.finish()
-	defer func() {
-		for _, it := range items {
-			if it.ent != nil {
-				it.ent.Close()
-			}
-		}
-	}()
-	if werr != nil {
-		if repositoryError(werr) {
-			return asRepositoryError(g, werr)
-		}
-		return werr
+	return eg.Wait()
+}
+
+// hashEntry computes the item's digests over its verified cache entry.
+func (it *dlItem) hashEntry() error {
+	f := it.ent.File()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
-	count := len(failures) + len(items)
+	sums, n, err := digestsOf(f, it.hashAlgorithms()...)
+	if err != nil {
+		return fmt.Errorf("hashing %s: %w", it.file.Filename, err)
+	}
+	it.size = n
+	return it.checkHashes(sums)
+}
+
+// itemFailures lists the items that failed, as refused files (exit 1).
+func itemFailures(items []*dlItem) []dlFailure {
+	var failures []dlFailure
 	for _, it := range items {
 		if it.err != nil {
 			failures = append(failures, dlFailure{it.file.Filename, it.err, exitFailed})
 		}
 	}
-	if len(failures) > 0 {
-		return reportDownloadFailures(g, o, failures, count)
-	}
+	return failures
+}
 
-	// 3. Everything verified: write to DIR.
-	out := g.stdout
+func closeEntries(items []*dlItem) {
+	for _, it := range items {
+		if it.ent != nil {
+			it.ent.Close()
+		}
+	}
+}
+
+// writeDownloads copies every verified item to the destination (those
+// already there are left alone) and prints a line for each.
+func writeDownloads(g *globals, o *downloadOptions, items []*dlItem) error {
 	for _, it := range items {
 		note := ""
 		if it.present {
@@ -296,7 +370,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 			return fmt.Errorf("writing %s: %w", it.dest, err)
 		}
 		if !g.quiet {
-			fmt.Fprintf(out, "verified %s (%d bytes, sha256 %s%s)\n", httpx.SafeLine(it.file.Filename), it.size, it.sha256, httpx.SafeLine(note))
+			fmt.Fprintf(g.stdout, "verified %s (%d bytes, sha256 %s%s)\n", httpx.SafeLine(it.file.Filename), it.size, it.sha256, httpx.SafeLine(note))
 		}
 	}
 	return nil
@@ -444,14 +518,11 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 	if code == exitFailed {
 		fmt.Fprintf(g.stderr, "tufpip: %s\n", summary)
 		for _, h := range hintOrder {
-			fmt.Fprintf(g.stderr, "hint: %s\n", h)
+			writeHint(g.stderr, h)
 		}
 		return errSilent
 	}
-	if len(hintOrder) > 0 {
-		summary += "\nhint: " + strings.Join(hintOrder, "; ")
-	}
-	return usageError{errors.New(summary)}
+	return usageError{err: errors.New(summary), hint: strings.Join(hintOrder, "; ")}
 }
 
 // copyEntry copies the verified cache entry to dest (temp file, fsync,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/updater"
@@ -20,10 +19,18 @@ func reportError(w io.Writer, err error) int {
 	}
 	msg, hint, code := describe(err)
 	fmt.Fprintf(w, "tufpip: %s\n", msg)
+	writeHint(w, hint)
+	return code
+}
+
+// writeHint prints hint on a "hint: " line, or nothing if it is empty.
+// Every hint users read goes through here: reportError's, and those of
+// the summaries that commands print themselves (download, verify,
+// warnings).
+func writeHint(w io.Writer, hint string) {
 	if hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
-	return code
 }
 
 func describe(err error) (msg, hint string, code int) {
@@ -33,10 +40,6 @@ func describe(err error) (msg, hint string, code int) {
 	// have several.
 	defer func() { msg, hint = httpx.SafeLine(msg), httpx.SafeText(hint) }()
 	msg = err.Error()
-	// A usage error may carry its own hint after a newline.
-	if m, h, ok := strings.Cut(msg, "\nhint: "); ok {
-		msg, hint = m, h
-	}
 	var (
 		ue   usageError
 		me   *updater.MetadataError
@@ -47,7 +50,8 @@ func describe(err error) (msg, hint string, code int) {
 	)
 	switch {
 	case errors.As(err, &ue):
-		return msg, hint, exitUsage
+		// The user's to fix, with what to do when the code knows.
+		return msg, ue.hint, exitUsage
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", interruptExitCode(err)
 	case errors.Is(err, cache.ErrCacheFull):
@@ -70,9 +74,6 @@ func describe(err error) (msg, hint string, code int) {
 		return msg, "the repository wants credentials: put them in ~/.netrc (machine HOST login USER password PASS) or in TUFPIP_USERNAME and TUFPIP_PASSWORD. tufpip sends them only to that host, and over plain http only to a loopback address", exitUsage
 	case errors.As(err, &ne):
 		return msg, "check the repository URLs and your network; nothing was trusted", exitUsage
-	}
-	if hint != "" {
-		return msg, hint, exitUsage
 	}
 	return msg, "", exitUsage
 }

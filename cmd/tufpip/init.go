@@ -41,7 +41,7 @@ Layouts say which index pages the repository signs (see docs/layouts.md):
 			}
 			if g.rootFile == "" && !g.tofu {
 				if _, ok := embeddedRoots[name]; !ok {
-					return usagef("init needs a root of trust: --root FILE\nhint: get root.json from the repository operators out of band; --trust-on-first-use fetches it unverified")
+					return usagef("init needs a root of trust: --root FILE").withHint("get root.json from the repository operators out of band; --trust-on-first-use fetches it unverified")
 				}
 			}
 			rc := repoConfig{Name: name, MetadataURL: g.metadataURL, IndexURL: g.indexURL, FilesURL: g.filesURL, Layout: g.layout, TrustOnFirstUse: g.tofu && g.rootFile == ""}

@@ -26,10 +26,16 @@ package main
 // "tufpip: ", and the reason arguments of the small helpers that build
 // messages (fail, unknown, note, errorf); every string literal inside an
 // Error() method; the string results of reasonFuncs and the reason of an
-// Omission literal (why a file was left out of a page); and as hints, the
-// hint results of describe in errors.go, every `hint = "..."` assignment
-// and the text after "\nhint: " inside a message. An argument may be a
-// literal, a fmt.Sprintf of a literal format, or "literal" + something.
+// Omission literal (why a file was left out of a page); and as hints
+// (hintCalls), the hint results of describe in errors.go, the argument
+// of usageError's withHint, the hint field of a usageError literal, the
+// hint argument of writeHint and of the proxy's refuse, and every
+// `hint = "..."` assignment. An argument may be a literal, a fmt.Sprintf
+// of a literal format, or "literal" + something.
+//
+// Hints travel as values, never inside message text: a message literal
+// holding "\nhint: " fails the test (TestNoHintInsideMessages), since
+// describe would print it as part of the message.
 // internalMessages lists the few that users never see.
 //
 // Each is reduced to its fixed text: the first line, without a leading
@@ -89,7 +95,7 @@ var messageCalls = map[string]int{
 	"fmt.Errorf":  0,
 	"errors.New":  0,
 	"http.Error":  1,
-	"refuse":      3, // (*proxy.Handler).refuse(w, r, status, format, ...)
+	"refuse":      4, // (*proxy.Handler).refuse(w, r, status, hint, format, ...)
 	"fmt.Fprintf": 1, // only formats starting with "tufpip: "
 	"Warn":        0, // slog
 	"Error":       0, // slog (err.Error() has no argument)
@@ -98,6 +104,14 @@ var messageCalls = map[string]int{
 	"note":        1,
 	"errorf":      0,
 	"noOwner":     0, // index: why an sdist's PKG-INFO names no project
+}
+
+// hintCalls maps a callee to the argument that holds a hint, matched as
+// messageCalls are.
+var hintCalls = map[string]int{
+	"withHint":  0, // usagef(...).withHint(format, ...)
+	"writeHint": 1, // writeHint(w, hint)
+	"refuse":    3, // (*index.Proxy).refuse(w, r, status, hint, format, ...)
 }
 
 // catalogEntry is one message or hint found in the source.
@@ -124,21 +138,12 @@ func fixedText(s string) string {
 	return ""
 }
 
-// hintsIn returns the fixed text of every "\nhint: ..." inside s.
-func hintsIn(s string) []string {
-	var out []string
-	parts := strings.Split(s, "\nhint: ")
-	for _, p := range parts[1:] {
-		if f := fixedText(p); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 type sourceScan struct {
 	entries  []catalogEntry
 	literals []string // every string literal, normalized, for the stale check
+	// embedded are messages that carry a hint in their text, the old
+	// convention: "file:line: literal".
+	embedded []string
 }
 
 func scanSources(t *testing.T) *sourceScan {
@@ -237,8 +242,8 @@ func (sc *sourceScan) add(fset *token.FileSet, n ast.Node, kind, raw string) {
 		}
 		return
 	}
-	for _, h := range hintsIn(raw) {
-		sc.entries = append(sc.entries, catalogEntry{h, "hint", raw, where})
+	if strings.Contains(raw, "\nhint: ") {
+		sc.embedded = append(sc.embedded, fmt.Sprintf("%s: %q", where, raw))
 	}
 }
 
@@ -284,6 +289,18 @@ func (sc *sourceScan) scanFile(fset *token.FileSet, f *ast.File) {
 				})
 			}
 		case *ast.CompositeLit:
+			// usageError{err: ..., hint: "..."}
+			if id, ok := x.Type.(*ast.Ident); ok && id.Name == "usageError" {
+				for _, el := range x.Elts {
+					if kv, ok := el.(*ast.KeyValueExpr); ok {
+						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "hint" {
+							if s, ok := messageLit(kv.Value); ok {
+								sc.add(fset, kv, "hint", s)
+							}
+						}
+					}
+				}
+			}
 			// Omission{Filename, Reason} or Omission{..., Reason: ...}:
 			// a file left out of a page.
 			if id, ok := x.Type.(*ast.Ident); ok && id.Name == "Omission" {
@@ -305,14 +322,22 @@ func (sc *sourceScan) scanFile(fset *token.FileSet, f *ast.File) {
 		case *ast.AssignStmt:
 			for i, lhs := range x.Lhs {
 				if id, ok := lhs.(*ast.Ident); ok && id.Name == "hint" && i < len(x.Rhs) {
-					if s, ok := stringLit(x.Rhs[i]); ok {
-						s = strings.TrimPrefix(s, "\nhint: ")
+					if s, ok := messageLit(x.Rhs[i]); ok {
 						sc.add(fset, x, "hint", s)
 					}
 				}
 			}
 		case *ast.CallExpr:
 			q, bare := calleeNames(x)
+			hidx, ok := hintCalls[q]
+			if !ok {
+				hidx, ok = hintCalls[bare]
+			}
+			if ok && hidx < len(x.Args) {
+				if s, ok := messageLit(x.Args[hidx]); ok {
+					sc.add(fset, x.Args[hidx], "hint", s)
+				}
+			}
 			idx, ok := messageCalls[q]
 			if !ok {
 				idx, ok = messageCalls[bare]
@@ -464,7 +489,63 @@ func TestFixedText(t *testing.T) {
 			t.Errorf("fixedText(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := hintsIn("a\nhint: pass --allow-remote if you mean it"); len(got) != 1 || got[0] != "pass --allow-remote if you mean it" {
-		t.Errorf("hintsIn = %q", got)
+}
+
+// TestNoHintInsideMessages: a hint is a value (withHint, writeHint,
+// refuse's hint), never "\nhint: " inside a message, where describe
+// would not find it and the catalog would not see it as a hint.
+func TestNoHintInsideMessages(t *testing.T) {
+	sc := scanSources(t)
+	if len(sc.embedded) > 0 {
+		t.Errorf("messages with a hint inside their text; pass the hint with withHint, writeHint or refuse's hint argument:\n  %s", strings.Join(sc.embedded, "\n  "))
+	}
+}
+
+// TestCatalogFindsHints pins every way the code gives a hint: each must
+// reach the catalog, so that TestTroubleshootingCoversMessages fails when
+// the page does not quote it.
+func TestCatalogFindsHints(t *testing.T) {
+	const src = `package p
+func f() {
+	_ = usagef("message number one %s", x).withHint("hint from withHint %s", y)
+	_ = usageError{err: e, hint: "hint from a usageError literal"}
+	writeHint(w, "hint from writeHint")
+	writeHint(w, fmt.Sprintf("hint from writeHint with a verb %s", z))
+	p.refuse(w, r, 421, fmt.Sprintf("hint from refuse %s", h), "refusal message %q", host)
+	hint = "hint from an assignment"
+	_ = fmt.Errorf("message with an embedded\nhint: old convention")
+}
+func describe(err error) (msg, hint string, code int) {
+	return msg, "hint from describe", 2
+}
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &sourceScan{}
+	sc.scanFile(fset, f)
+	got := map[string]string{}
+	for _, e := range sc.entries {
+		got[e.fixed] = e.kind
+	}
+	for fixed, kind := range map[string]string{
+		"message number one":              "message",
+		"hint from withHint":              "hint",
+		"hint from a usageError literal":  "hint",
+		"hint from writeHint":             "hint",
+		"hint from writeHint with a verb": "hint",
+		"hint from refuse":                "hint",
+		"refusal message":                 "message",
+		"hint from an assignment":         "hint",
+		"hint from describe":              "hint",
+	} {
+		if got[fixed] != kind {
+			t.Errorf("catalog has %q as %q, want %q (catalog: %q)", fixed, got[fixed], kind, got)
+		}
+	}
+	if len(sc.embedded) != 1 {
+		t.Errorf("embedded = %q, want the one old-style message", sc.embedded)
 	}
 }

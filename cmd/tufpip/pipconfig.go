@@ -79,7 +79,7 @@ func runPipConfig(cmd *cobra.Command, g *globals, o *pipConfigOptions) error {
 			continue
 		}
 		if _, err := os.Stat(f.path); err == nil {
-			return usagef("%s already exists; not overwriting it\nhint: add this to it by hand:\n%s", f.path, f.text)
+			return usagef("%s already exists; not overwriting it", f.path).withHint("add this to it by hand:\n%s", f.text)
 		}
 		if !o.yes {
 			ok, err := confirm(cmd, g, fmt.Sprintf("write %s pointing %s at %s?", f.path, f.tool, url))
@@ -120,7 +120,7 @@ func uvConfigPath() string {
 func confirm(cmd *cobra.Command, g *globals, question string) (bool, error) {
 	f, ok := g.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return false, usagef("not asking on a non-interactive input\nhint: pass --yes to write without asking")
+		return false, usagef("not asking on a non-interactive input").withHint("pass --yes to write without asking")
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
 	line, _ := bufio.NewReader(f).ReadString('\n')

@@ -77,20 +77,12 @@ in-flight requests finish.`,
 	return cmd
 }
 
+// runProxy: check the flags, open the session and refresh once, then
+// serve until ctx ends.
 func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
-	host, _, err := net.SplitHostPort(o.listen)
-	if err != nil {
-		return usagef("invalid --listen %q: %v", o.listen, err)
-	}
-	if ip := net.ParseIP(host); !o.allowRemote && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return usagef("refusing to listen on %s: not a loopback address\nhint: pass --allow-remote if you mean it", o.listen)
-	}
-	hosts, err := proxyHosts(host, o.hostnames)
+	hosts, err := checkProxyFlags(o)
 	if err != nil {
 		return err
-	}
-	if o.refusalTTL < 0 {
-		return usagef("invalid --remember-refusals %s: want a duration such as 10s, or 0", o.refusalTTL)
 	}
 	if !g.verbose && !g.quiet {
 		// One line per served file is part of what the proxy promises.
@@ -109,23 +101,50 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 		return fmt.Errorf("initial TUF refresh: %w", err)
 	}
 	window, _ := g.freshness()
-	pageTTL := time.Minute
-	if window < pageTTL {
-		pageTTL = window
+	pcfg := proxyConfig(window, g.refresh, o.refusalTTL, s.up.Refresh)
+	pcfg.Client, pcfg.Status, pcfg.Hosts, pcfg.Logger = s.client(), s.up.Status, hosts, g.logger
+	return serveProxy(ctx, g, s, o, pcfg)
+}
+
+// checkProxyFlags refuses a --listen address that is not loopback
+// (unless --allow-remote), a bad --hostname or --remember-refusals, and
+// returns the hosts requests may name.
+func checkProxyFlags(o *proxyOptions) ([]string, error) {
+	host, _, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return nil, usagef("invalid --listen %q: %v", o.listen, err)
 	}
-	pcfg := proxy.Config{
-		Client: s.client(),
-		Pages:  &index.PageCache{TTL: pageTTL},
-		Status: s.up.Status,
-		Hosts:  hosts,
-		Logger: g.logger,
+	if ip := net.ParseIP(host); !o.allowRemote && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, usagef("refusing to listen on %s: not a loopback address", o.listen).withHint("pass --allow-remote if you mean it")
 	}
-	if pcfg.RefusalTTL = o.refusalTTL; o.refusalTTL == 0 {
+	hosts, err := proxyHosts(host, o.hostnames)
+	if err != nil {
+		return nil, err
+	}
+	if o.refusalTTL < 0 {
+		return nil, usagef("invalid --remember-refusals %s: want a duration such as 10s, or 0", o.refusalTTL)
+	}
+	return hosts, nil
+}
+
+// proxyConfig decides the proxy's memories: pages are memoized for the
+// freshness window, at most a minute; refusals for --remember-refusals
+// (0 turns the memo off); with the window off or --refresh, TUF metadata
+// is refreshed (refreshMetadata) before every page.
+func proxyConfig(window time.Duration, refresh bool, refusalTTL time.Duration, refreshMetadata func(context.Context) error) proxy.Config {
+	pcfg := proxy.Config{Pages: &index.PageCache{TTL: min(window, time.Minute)}, RefusalTTL: refusalTTL}
+	if refusalTTL == 0 {
 		pcfg.RefusalTTL = -1
 	}
-	if window == 0 || g.refresh {
-		pcfg.BeforePage = s.up.Refresh
+	if window == 0 || refresh {
+		pcfg.BeforePage = refreshMetadata
 	}
+	return pcfg
+}
+
+// serveProxy listens, prints where to point pip, and serves until ctx
+// ends, then shuts down gracefully.
+func serveProxy(ctx context.Context, g *globals, s *session, o *proxyOptions, pcfg proxy.Config) error {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
@@ -174,7 +193,7 @@ func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
 	for _, h := range hostnames {
 		n, err := proxy.NormalizeHost(h)
 		if err != nil {
-			return nil, usagef("invalid --hostname: %v\nhint: give a name such as tufpip.internal or an address such as 10.0.0.5, without a port", err)
+			return nil, usagef("invalid --hostname: %v", err).withHint("give a name such as tufpip.internal or an address such as 10.0.0.5, without a port")
 		}
 		hosts = append(hosts, n)
 	}

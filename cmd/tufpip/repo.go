@@ -73,7 +73,7 @@ func (g *globals) openStore() (*cache.Store, error) {
 func (g *globals) cacheLimit() (int64, error) {
 	limit, err := parseSize(g.cacheMax)
 	if err != nil {
-		return 0, usagef("invalid --cache-max-size %q: %v\nhint: give a size such as 500MB or 10GiB, or 0 for no limit", g.cacheMax, err)
+		return 0, usagef("invalid --cache-max-size %q: %v", g.cacheMax, err).withHint("give a size such as 500MB or 10GiB, or 0 for no limit")
 	}
 	return limit, nil
 }
@@ -132,7 +132,7 @@ func (g *globals) resolveRepo() (repoConfig, error) {
 		case len(names) > 1:
 			return rc, usagef("several repositories are registered (%s): choose one with --repository", strings.Join(names, ", "))
 		default:
-			return rc, usagef("no repository configured\nhint: register one with \"tufpip init NAME --metadata-url URL --index-url URL --root root.json\", or run \"tufpip demo\"")
+			return rc, usagef("no repository configured").withHint("register one with \"tufpip init NAME --metadata-url URL --index-url URL --root root.json\", or run \"tufpip demo\"")
 		}
 	}
 	if name != "" {
@@ -140,7 +140,7 @@ func (g *globals) resolveRepo() (repoConfig, error) {
 		rc, err = loadRepoConfig(d, name)
 		if errors.Is(err, os.ErrNotExist) {
 			if g.metadataURL == "" {
-				return rc, usagef("repository %q is not registered\nhint: run \"tufpip init %s ...\" first", name, name)
+				return rc, usagef("repository %q is not registered", name).withHint("run \"tufpip init %s ...\" first", name)
 			}
 			rc = repoConfig{Name: name}
 		} else if err != nil {
@@ -177,7 +177,7 @@ func completeRepo(rc *repoConfig) error {
 		rc.Layout = string(index.LayoutPEP458)
 	}
 	if _, err := index.ParseLayout(rc.Layout); err != nil {
-		return usageError{err}
+		return usageError{err: err}
 	}
 	for _, u := range []*string{&rc.MetadataURL, &rc.IndexURL, &rc.FilesURL} {
 		if *u == "" {
@@ -254,7 +254,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 		HTTPClient:    s.http,
 		Window:        window,
 		Offline:       g.offline,
-		Now:           updater.ClockFromEnv(),
+		Now:           sessionClock(ctx),
 		Lock: func(ctx context.Context) (func() error, error) {
 			unlock, err := cache.Lock(ctx, lockPath)
 			if err != nil {
@@ -281,7 +281,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 func siteOf(rc repoConfig) (index.Site, error) {
 	layout, err := index.ParseLayout(rc.Layout)
 	if err != nil {
-		return index.Site{}, usageError{err}
+		return index.Site{}, usageError{err: err}
 	}
 	site := index.Site{Layout: layout}
 	if rc.IndexURL != "" {
@@ -316,7 +316,7 @@ func (g *globals) bootstrapRoot(ctx context.Context, stateDir string, rc repoCon
 	if g.tofu {
 		return fetchFirstRoot(ctx, g, rc.MetadataURL, creds)
 	}
-	return nil, usagef("no trusted root for repository %q\nhint: pass the root.json the repository publishes out of band with --root FILE (or, unsafely, --trust-on-first-use)", rc.Name)
+	return nil, usagef("no trusted root for repository %q", rc.Name).withHint("pass the root.json the repository publishes out of band with --root FILE (or, unsafely, --trust-on-first-use)")
 }
 
 // embeddedRoots are roots shipped inside tufpip for known repositories.

@@ -53,18 +53,18 @@ func readRequirements(g *globals, paths []string) ([]packaging.Requirement, []fi
 		}
 		rf, err := packaging.ParseRequirements(r, 0)
 		if err != nil {
-			hint := ""
+			ue := usagef("%s: %v", name, err)
 			if errors.Is(err, packaging.ErrUnsupportedRequirement) {
-				hint = "\nhint: tufpip takes name==version requirements with --hash options; remove or resolve the line"
+				ue = ue.withHint("tufpip takes name==version requirements with --hash options; remove or resolve the line")
 			}
-			return nil, nil, usagef("%s: %v%s", name, err, hint)
+			return nil, nil, ue
 		}
 		for _, src := range rf.Sources {
 			sources = append(sources, fileSource{file: name, Source: src})
 		}
 		for _, req := range rf.Requirements {
 			if _, ok := req.Pin(); !ok {
-				return nil, nil, usagef("%s: line %d: %s is not pinned\nhint: requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)", name, req.Line, req.NameSpec())
+				return nil, nil, usagef("%s: line %d: %s is not pinned", name, req.Line, req.NameSpec()).withHint("requirements files for tufpip pin every project with ==VERSION (pip-compile or \"pip freeze\" write them)")
 			}
 			reqs = append(reqs, req)
 		}
@@ -340,7 +340,7 @@ func (o targetOptions) environment(ctx context.Context) (packaging.Environment, 
 	}
 	env, err := packaging.TargetEnvironment(py, impl, plats)
 	if err != nil {
-		return packaging.Environment{}, "", usageError{err}
+		return packaging.Environment{}, "", usageError{err: err}
 	}
 	desc := fmt.Sprintf("Python %s (%s) on %s", py, impl, plats[0])
 	return env, desc, nil
@@ -553,10 +553,7 @@ func asRepositoryError(g *globals, err error) error {
 			}
 		}
 	}
-	if hint != "" {
-		msg += "\nhint: " + hint
-	}
-	return usageError{errors.New(msg)}
+	return usageError{err: errors.New(msg), hint: hint}
 }
 
 // errorLine renders err for a per-file line: the message only.

@@ -47,6 +47,12 @@ func newTestRepo(t *testing.T, opts repogen.Options, projects ...repogen.Project
 // is off so every run sees the repository's latest state.
 func (tr *testRepo) run(args ...string) (code int, stdout, stderr string) {
 	tr.t.Helper()
+	return tr.runAt(nil, args...)
+}
+
+// runAt is run with the TUF client's clock at now (nil: the system's).
+func (tr *testRepo) runAt(now func() time.Time, args ...string) (code int, stdout, stderr string) {
+	tr.t.Helper()
 	full := append([]string{
 		"--home", tr.home,
 		"--metadata-url", tr.url + "/metadata/",
@@ -59,6 +65,9 @@ func (tr *testRepo) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if now != nil {
+		ctx = withClock(ctx, now)
+	}
 	code = Main(ctx, full, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -222,9 +231,10 @@ func TestReadRequirements(t *testing.T) {
 	} {
 		p := writeFile(t, filepath.Join(dir, "r.txt"), tc.content)
 		_, _, err := readRequirements(g, []string{p})
-		var ue usageError
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !errorsAs(err, &ue) {
-			t.Errorf("%q: %v, want usage error with %q", tc.content, err, tc.want)
+		// What users read: the message, then the hint line.
+		var out bytes.Buffer
+		if err == nil || reportError(&out, err) != exitUsage || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%q: %v (%q), want usage error with %q", tc.content, err, out.String(), tc.want)
 		}
 	}
 	p := writeFile(t, filepath.Join(dir, "r.txt"), "--index-url https://evil.example/simple\na==1\n")
@@ -328,12 +338,4 @@ func problems0(t *testing.T, g *globals, src packaging.Source, proxy string) str
 		t.Fatalf("no refusal for %+v", src)
 	}
 	return ps[0].Error()
-}
-
-func errorsAs(err error, target *usageError) bool {
-	ue, ok := err.(usageError)
-	if ok {
-		*target = ue
-	}
-	return ok
 }

@@ -205,12 +205,25 @@ func applyEnv(fs *pflag.FlagSet, sources settingSources) error {
 	return err
 }
 
-// usageError marks an error as the user's to fix (exit 2).
-type usageError struct{ err error }
+// usageError marks an error as the user's to fix (exit 2). Its hint,
+// if any, says what to do; reportError prints it on a "hint: " line
+// after the message. The hint is not part of Error(): a message is one
+// line, and whoever wraps the error keeps the hint reachable by
+// errors.As.
+type usageError struct {
+	err  error
+	hint string
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+// withHint returns e with the hint formatted from format and a.
+func (e usageError) withHint(format string, a ...any) usageError {
+	e.hint = fmt.Sprintf(format, a...)
+	return e
+}
+
+func usagef(format string, a ...any) usageError { return usageError{err: fmt.Errorf(format, a...)} }
 
 var errSilent = errors.New("already reported")

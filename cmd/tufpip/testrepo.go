@@ -54,7 +54,7 @@ func newTestRepoGenerateCmd() *cobra.Command {
 			start := time.Now()
 			r, err := repogen.Generate(o, repogen.SyntheticProjects(projects), dists...)
 			if err != nil {
-				return usageError{err}
+				return usageError{err: err}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "generated %s in %s: %d files, %d bins, root v%d\n", r.Dir(), time.Since(start).Round(time.Millisecond), len(r.Files()), len(r.Bins()), r.RootVersion())
 			fmt.Fprintf(cmd.OutOrStdout(), "serve it:  tufpip testrepo serve %s\ntrust it:  --root %s/trusted-root.json\n", r.Dir(), r.Dir())

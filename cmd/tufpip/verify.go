@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/updater"
@@ -162,6 +163,9 @@ type verifier struct {
 	pages  *index.PageOnce
 }
 
+// runVerify: gather the files and requirements, check that the layout
+// and --offline allow verifying them, verify each (jobs at a time), then
+// print the report and choose the exit code.
 func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string) error {
 	if o.jobs < 1 {
 		return usagef("invalid --jobs %d: want at least 1", o.jobs)
@@ -176,28 +180,61 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 	}
 	problems := judgeSources(g, &o.sources, sources)
 	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 {
-		return usagef("nothing to verify\nhint: name files or directories (tufpip verify dist/), or pass -r requirements.txt")
+		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt")
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
 		return err
 	}
-	if g.offline && len(reqs) > 0 {
-		return usagef("verify -r needs the repository's index pages, which --offline cannot fetch")
-	}
-	if g.offline && !s.site.DistsSigned() && len(paths) > 0 {
-		return usagef("the %s layout signs index pages, not files: verifying files needs the pages, which --offline cannot fetch", s.rc.Layout)
-	}
-	if (len(reqs) > 0 || !s.site.DistsSigned()) && s.site.IndexURL == nil {
-		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
+	if err := checkVerifiable(g.offline, s.rc, s.site, len(paths), len(reqs)); err != nil {
+		return err
 	}
 	client := s.client()
 	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
+	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline}
+	if err := v.all(ctx, &rep, paths, reqs, o.jobs); err != nil {
+		if repositoryError(err) {
+			return asRepositoryError(g, err)
+		}
+		return err
+	}
+	rep.addSourceProblems(problems)
+	code := rep.tally()
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, &rep); err != nil {
+			return fmt.Errorf("writing JUnit report: %w", err)
+		}
+	}
+	if err := printVerifyReport(g.stdout, &rep, o.asJSON, g.quiet, code); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		writeHint(g.stderr, sourcesHint(&o.sources, g))
+	}
+	return verifyOutcome(code, &rep)
+}
 
-	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline,
-		Files: make([]verifyResult, len(paths)), Requirements: make([]verifyResult, len(reqs))}
+// checkVerifiable refuses what the repository's layout and --offline
+// cannot verify: requirements need index pages, and so do files where
+// only pages are signed.
+func checkVerifiable(offline bool, rc repoConfig, site index.Site, files, reqs int) error {
+	switch {
+	case offline && reqs > 0:
+		return usagef("verify -r needs the repository's index pages, which --offline cannot fetch")
+	case offline && !site.DistsSigned() && files > 0:
+		return usagef("the %s layout signs index pages, not files: verifying files needs the pages, which --offline cannot fetch", rc.Layout)
+	case (reqs > 0 || !site.DistsSigned()) && site.IndexURL == nil:
+		return usagef("repository %q has no index URL (--index-url)", rc.Name)
+	}
+	return nil
+}
+
+// all verifies every file and requirement into rep, jobs at a time. The
+// error is returned only when nothing can be decided (see file).
+func (v *verifier) all(ctx context.Context, rep *verifyReport, paths []string, reqs []packaging.Requirement, jobs int) error {
+	rep.Files, rep.Requirements = make([]verifyResult, len(paths)), make([]verifyResult, len(reqs))
 	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(o.jobs)
+	eg.SetLimit(jobs)
 	for i, p := range paths {
 		eg.Go(func() error {
 			start := time.Now()
@@ -216,19 +253,30 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 			return err
 		})
 	}
-	if err := eg.Wait(); err != nil {
-		if repositoryError(err) {
-			return asRepositoryError(g, err)
-		}
-		return err
-	}
+	return eg.Wait()
+}
+
+// addSourceProblems reports each requirements-file line that points pip
+// outside the verified index as a failed requirement.
+func (rep *verifyReport) addSourceProblems(problems []sourceProblem) {
 	for _, p := range problems {
 		res := verifyResult{Name: p.where(), Path: p.file, Requirement: p.text(), Line: p.Line}
 		res.fail("source", "%s: %s", p.text(), p.reason())
 		rep.Requirements = append(rep.Requirements, res)
 	}
+}
+
+// results are the files, then the requirements.
+func (rep *verifyReport) results() []verifyResult {
+	return append(append([]verifyResult{}, rep.Files...), rep.Requirements...)
+}
+
+// tally counts the verified and failed results and returns the exit
+// code: a failed check is exit 1 and wins over one that could not be
+// checked (exit 2).
+func (rep *verifyReport) tally() int {
 	code := exitOK
-	for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
+	for _, res := range rep.results() {
 		switch res.Status {
 		case statusVerified:
 			rep.Verified++
@@ -242,41 +290,41 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 			}
 		}
 	}
-	if o.junit != "" {
-		if err := writeJUnit(o.junit, &rep); err != nil {
-			return fmt.Errorf("writing JUnit report: %w", err)
-		}
-	}
-	out := g.stdout
-	if o.asJSON {
+	return code
+}
+
+// printVerifyReport writes the JSON report, or a line per result and the
+// counts (with --quiet only failures, and the counts if any failed).
+func printVerifyReport(out io.Writer, rep *verifyReport, asJSON, quiet bool, code int) error {
+	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(&rep); err != nil {
-			return err
-		}
-	} else {
-		for _, res := range append(append([]verifyResult{}, rep.Files...), rep.Requirements...) {
-			switch {
-			case res.Status == statusVerified && !g.quiet:
-				fmt.Fprintf(out, "ok      %s%s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Detail))
-			case res.Status == statusFailed:
-				fmt.Fprintf(out, "FAILED  %s: %s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Error))
-			case res.Status == statusError:
-				fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Error))
-			}
-		}
-		if !g.quiet || code != exitOK {
-			fmt.Fprintf(out, "%d verified, %d failed\n", rep.Verified, rep.Failed)
+		return enc.Encode(rep)
+	}
+	for _, res := range rep.results() {
+		switch {
+		case res.Status == statusVerified && !quiet:
+			fmt.Fprintf(out, "ok      %s%s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Detail))
+		case res.Status == statusFailed:
+			fmt.Fprintf(out, "FAILED  %s: %s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Error))
+		case res.Status == statusError:
+			fmt.Fprintf(out, "FAILED  %s: not checked: %s\n", httpx.SafeLine(res.Name), httpx.SafeLine(res.Error))
 		}
 	}
-	if len(problems) > 0 {
-		fmt.Fprintf(g.stderr, "hint: %s\n", sourcesHint(&o.sources, g))
+	if !quiet || code != exitOK {
+		fmt.Fprintf(out, "%d verified, %d failed\n", rep.Verified, rep.Failed)
 	}
+	return nil
+}
+
+// verifyOutcome is the error that carries code to reportError: failures
+// were printed already; what could not be checked gets a summary.
+func verifyOutcome(code int, rep *verifyReport) error {
 	switch code {
 	case exitFailed:
 		return errSilent
 	case exitUsage:
-		return usagef("%d of %d could not be checked\nhint: see the lines above; with --offline, run once online so the metadata needed is cached", rep.Failed, rep.Failed+rep.Verified)
+		return usagef("%d of %d could not be checked", rep.Failed, rep.Failed+rep.Verified).withHint("see the lines above; with --offline, run once online so the metadata needed is cached")
 	}
 	return nil
 }
@@ -474,28 +522,16 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Di
 func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (verifyResult, error) {
 	res := verifyResult{Name: req.NameSpec(), Requirement: req.NameSpec(), Line: req.Line}
 	vp, err := v.pages.Page(ctx, req.Project)
-	switch {
-	case err == nil:
-	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
-		res.fail("not-signed", "the repository has no project %q", req.Project)
-		return res, nil
-	case repositoryError(err) || errors.Is(err, context.Canceled):
-		return res, err
-	default:
-		res.fail("not-signed", "%s", errorLine(err))
+	if err != nil {
+		if !noProject(err) && (repositoryError(err) || errors.Is(err, context.Canceled)) {
+			return res, err
+		}
+		res.failPage(req.Project, err)
 		return res, nil
 	}
 	files, omitted := vp.ReleaseFiles(req)
 	if len(files) == 0 {
-		switch {
-		case len(omitted) > 0 && omitted[0].Foreign:
-			// Another project's file (index.CheckOwner).
-			res.fail("project", "%s: %s", omitted[0].Filename, omitted[0].Reason)
-		case len(omitted) > 0:
-			res.fail("not-signed", "the index lists %s, but it is not signed by the repository (%s)", omitted[0].Filename, omitted[0].Reason)
-		default:
-			res.fail("not-signed", "the repository signed no file of this release")
-		}
+		res.failNoFiles(omitted)
 		return res, nil
 	}
 	for _, f := range files {
@@ -510,49 +546,106 @@ func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (
 	for i, f := range files {
 		digests[i] = vp.SignedDigests(f)
 	}
-	unmatched := unmatchedHashes(req, digests)
-	if len(unmatched) > 0 {
+	if len(unmatchedHashes(req, digests)) > 0 {
 		// Some listed algorithm is not signed for some file: compute it
 		// over the verified bytes (fetched into the cache).
-		for i, f := range files {
-			missing := false
-			for _, alg := range req.HashAlgorithms() {
-				if _, ok := digests[i][alg]; !ok {
-					missing = true
-				}
-			}
-			if !missing {
-				continue
-			}
-			ent, err := v.client.Open(ctx, f)
-			if err != nil {
-				if repositoryError(err) || errors.Is(err, context.Canceled) {
-					return res, err
-				}
-				res.fail("read", "%s: %s", f.Filename, errorLine(err))
-				return res, nil
-			}
-			file := ent.File()
-			_, err = file.Seek(0, io.SeekStart)
-			var sums map[string]string
-			if err == nil {
-				sums, _, err = digestsOf(file, req.HashAlgorithms()...)
-			}
-			ent.Close()
-			if err != nil {
-				res.fail("read", "%s: %v", f.Filename, err)
-				return res, nil
-			}
-			for a, h := range sums {
-				digests[i][a] = h
-			}
+		if failed, err := v.computeMissing(ctx, req, files, digests, &res); failed || err != nil {
+			return res, err
 		}
-		unmatched = unmatchedHashes(req, digests)
 	}
-	if len(unmatched) > 0 {
+	if unmatched := unmatchedHashes(req, digests); len(unmatched) > 0 {
 		res.fail("hash", "%s match no file the repository signed for this release (%s: %s)", strings.Join(unmatched, ", "), plural(len(files), "signed file"), strings.Join(res.Files, ", "))
 		return res, nil
 	}
+	res.Detail = fmt.Sprintf(" (%s, %s)", plural(len(files), "signed file"), hashesMatch(req))
+	return res, nil
+}
+
+// failPage records why a requirement failed when its project's verified
+// page could not be had (for an error not about the repository as a
+// whole).
+func (r *verifyResult) failPage(project string, err error) {
+	if noProject(err) {
+		r.fail("not-signed", "the repository has no project %q", project)
+		return
+	}
+	r.fail("not-signed", "%s", errorLine(err))
+}
+
+// noProject: the repository has no page for the project, or none signed,
+// so it does not vouch for the project at all.
+func noProject(err error) bool {
+	return errors.Is(err, index.ErrProjectNotFound) || errors.Is(err, updater.ErrNotSigned)
+}
+
+// failNoFiles records why a release has no signed file: the index lists
+// another project's file, or a file the repository did not sign, or
+// nothing.
+func (r *verifyResult) failNoFiles(omitted []index.Omission) {
+	switch {
+	case len(omitted) > 0 && omitted[0].Foreign:
+		// Another project's file (index.CheckOwner).
+		r.fail("project", "%s: %s", omitted[0].Filename, omitted[0].Reason)
+	case len(omitted) > 0:
+		r.fail("not-signed", "the index lists %s, but it is not signed by the repository (%s)", omitted[0].Filename, omitted[0].Reason)
+	default:
+		r.fail("not-signed", "the repository signed no file of this release")
+	}
+}
+
+// computeMissing fetches into the verified cache each file for which an
+// algorithm of req's --hash values is not signed, and adds the digests
+// computed over its verified bytes to digests. failed says res records a
+// file that could not be read; the error is one about the repository.
+func (v *verifier) computeMissing(ctx context.Context, req packaging.Requirement, files []index.VerifiedFile, digests []map[string]string, res *verifyResult) (failed bool, err error) {
+	for i, f := range files {
+		if !missingAlgorithm(req, digests[i]) {
+			continue
+		}
+		ent, err := v.client.Open(ctx, f)
+		if err != nil {
+			if repositoryError(err) || errors.Is(err, context.Canceled) {
+				return false, err
+			}
+			res.fail("read", "%s: %s", f.Filename, errorLine(err))
+			return true, nil
+		}
+		sums, err := entryDigests(ent, req.HashAlgorithms())
+		ent.Close()
+		if err != nil {
+			res.fail("read", "%s: %v", f.Filename, err)
+			return true, nil
+		}
+		for a, h := range sums {
+			digests[i][a] = h
+		}
+	}
+	return false, nil
+}
+
+// missingAlgorithm reports whether some algorithm of req's --hash values
+// has no digest in have.
+func missingAlgorithm(req packaging.Requirement, have map[string]string) bool {
+	for _, alg := range req.HashAlgorithms() {
+		if _, ok := have[alg]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// entryDigests computes algs over a verified cache entry's bytes.
+func entryDigests(ent *cache.Entry, algs []string) (map[string]string, error) {
+	file := ent.File()
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	sums, _, err := digestsOf(file, algs...)
+	return sums, err
+}
+
+// hashesMatch renders "1 hash matches", "3 hashes match".
+func hashesMatch(req packaging.Requirement) string {
 	n := 0
 	for _, hs := range req.Hashes {
 		n += len(hs)
@@ -561,8 +654,7 @@ func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (
 	if n == 1 {
 		matches += "es"
 	}
-	res.Detail = fmt.Sprintf(" (%s, %s)", plural(len(files), "signed file"), matches)
-	return res, nil
+	return matches
 }
 
 // plural renders "1 file", "2 files", "2 hashes".

@@ -204,8 +204,9 @@ func TestVerifyExpired(t *testing.T) {
 
 func TestVerifyOffline(t *testing.T) {
 	tr := newTestRepo(t, repogen.Options{}, verifyProjects()...)
-	// Re-sign so that timestamp, snapshot and bins expire in a few seconds.
-	const life = 6 * time.Second
+	// Re-sign so that timestamp, snapshot and bins expire in an hour;
+	// the last run moves the client's clock past that (no sleeping).
+	const life = time.Hour
 	expires := time.Now().Add(life)
 	tr.repo.SetClock(func() time.Time { return time.Now().Add(life - 24*time.Hour) })
 	if err := tr.repo.ResignOnline(); err != nil {
@@ -248,10 +249,8 @@ func TestVerifyOffline(t *testing.T) {
 	wantCode(t, code, exitFailed, out, errOut)
 	wantContains(t, "stdout", out, "not signed by the repository: no signed file has this name and content (offline")
 
-	if d := time.Until(expires) + time.Second; d > 0 {
-		time.Sleep(d)
-	}
-	code, out, errOut = tr.run("--offline", "verify", dir)
+	afterExpiry := func() time.Time { return expires.Add(time.Minute) }
+	code, out, errOut = tr.runAt(afterExpiry, "--offline", "verify", dir)
 	wantCode(t, code, exitUsage, out, errOut)
 	wantContains(t, "stderr", errOut, "offline: the cached metadata has expired", "hint: run without --offline")
 }

@@ -78,10 +78,11 @@ func (p *Handler) hostAllowed(header string) bool {
 func (p *Handler) refuseHost(w http.ResponseWriter, r *http.Request) {
 	h := hostOf(r.Host)
 	if h == "" {
-		p.refuse(w, r, http.StatusMisdirectedRequest, "Host %q is not a name this proxy answers to (it answers to localhost, 127.0.0.1 and [::1])", truncate(r.Host, 100))
+		p.refuse(w, r, http.StatusMisdirectedRequest, "", "Host %q is not a name this proxy answers to (it answers to localhost, 127.0.0.1 and [::1])", truncate(r.Host, 100))
 		return
 	}
-	p.refuse(w, r, http.StatusMisdirectedRequest, "Host %q is not a name this proxy answers to (it answers to localhost, 127.0.0.1, [::1] and its --hostname list)\nhint: if clients reach the proxy as %s, start it with --hostname %s", truncate(r.Host, 100), h, h)
+	p.refuse(w, r, http.StatusMisdirectedRequest, fmt.Sprintf("if clients reach the proxy as %s, start it with --hostname %s", h, h),
+		"Host %q is not a name this proxy answers to (it answers to localhost, 127.0.0.1, [::1] and its --hostname list)", truncate(r.Host, 100))
 }
 
 func truncate(s string, n int) string {

@@ -106,7 +106,7 @@ func (p *Handler) serveHome(w http.ResponseWriter, r *http.Request) {
 func (p *Handler) redirectProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("project")
 	if !packaging.ValidProjectName(name) {
-		p.refuse(w, r, http.StatusNotFound, "invalid project name %q", name)
+		p.refuse(w, r, http.StatusNotFound, "", "invalid project name %q", name)
 		return
 	}
 	http.Redirect(w, r, "/simple/"+packaging.NormalizeName(name)+"/", http.StatusMovedPermanently)
@@ -191,7 +191,7 @@ func (p *Handler) page(ctx context.Context, name string) (vp *index.VerifiedPage
 func (p *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("project")
 	if !packaging.ValidProjectName(raw) {
-		p.refuse(w, r, http.StatusNotFound, "invalid project name %q", raw)
+		p.refuse(w, r, http.StatusNotFound, "", "invalid project name %q", raw)
 		return
 	}
 	name := packaging.NormalizeName(raw)
@@ -238,7 +238,7 @@ func (p *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	project := r.PathValue("project")
 	filename := r.PathValue("filename")
 	if !packaging.ValidProjectName(project) || filename == "" || strings.ContainsAny(filename, "/\\\x00") {
-		p.refuse(w, r, http.StatusNotFound, "invalid file path")
+		p.refuse(w, r, http.StatusNotFound, "", "invalid file path")
 		return
 	}
 	name := packaging.NormalizeName(project)
@@ -272,18 +272,18 @@ func (p *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	if vf == nil {
 		for _, o := range vp.Omitted {
 			if o.Filename == base && o.Foreign {
-				p.refuse(w, r, http.StatusNotFound, "%s is not a verified file of %s: %s", filename, name, o.Reason)
+				p.refuse(w, r, http.StatusNotFound, "", "%s is not a verified file of %s: %s", filename, name, o.Reason)
 				return
 			}
 		}
-		p.refuse(w, r, http.StatusNotFound, "%s is not a verified file of %s", filename, name)
+		p.refuse(w, r, http.StatusNotFound, "", "%s is not a verified file of %s", filename, name)
 		return
 	}
 	open := p.cfg.Client.Open
 	ti := vf.Target
 	if wantMeta {
 		if vf.Metadata == nil {
-			p.refuse(w, r, http.StatusNotFound, "core metadata of %s cannot be verified", base)
+			p.refuse(w, r, http.StatusNotFound, "", "core metadata of %s cannot be verified", base)
 			return
 		}
 		open, ti = p.cfg.Client.OpenMetadata, *vf.Metadata
@@ -396,20 +396,24 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 `))
 
 func (p *Handler) notAcceptable(w http.ResponseWriter, r *http.Request) {
-	p.refuse(w, r, http.StatusNotAcceptable, "none of the Accept types is served; use %s, %s or %s", simple.ContentTypeJSON, simple.ContentTypeHTML, simple.ContentTypeLegacyHTML)
+	p.refuse(w, r, http.StatusNotAcceptable, "", "none of the Accept types is served; use %s, %s or %s", simple.ContentTypeJSON, simple.ContentTypeHTML, simple.ContentTypeLegacyHTML)
 }
 
-func (p *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, format string, a ...any) {
+// refuse answers with status and a body of one line of reason, and a
+// second line "hint: ..." when hint (ours, what the operator can do) is
+// not empty.
+func (p *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, hint, format string, a ...any) {
 	p.refused.Add(1)
 	// The reason quotes the network (a server's words, unsigned page
 	// content, file names) and URLs: pip prints the body, so it is
 	// redacted and escaped. The log gets it redacted only: slog's text
 	// handler, which cmd uses, escapes (quotes) what is not printable.
 	raw := httpx.RedactText(fmt.Sprintf(format, a...))
-	// One line of reason, and maybe one of hint (ours): each escaped.
 	msg := httpx.EscapeLine(raw)
-	if m, h, ok := strings.Cut(raw, "\nhint: "); ok {
-		msg = httpx.EscapeLine(m) + "\nhint: " + httpx.EscapeLine(h)
+	if hint != "" {
+		hint = httpx.RedactText(hint)
+		raw += "\nhint: " + hint
+		msg += "\nhint: " + httpx.EscapeLine(hint)
 	}
 	p.cfg.Logger.Warn("refused", "path", r.URL.Path, "status", status, "reason", raw)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -426,10 +430,10 @@ func (p *Handler) fail(w http.ResponseWriter, r *http.Request, what string, err 
 	}
 	status := StatusFor(err)
 	if index.UpstreamUnreachable(err) {
-		p.refuse(w, r, status, "%s: the repository is unreachable: %v", what, err)
+		p.refuse(w, r, status, "", "%s: the repository is unreachable: %v", what, err)
 		return
 	}
-	p.refuse(w, r, status, "%s: %v", what, err)
+	p.refuse(w, r, status, "", "%s: %v", what, err)
 }
 
 // StatusFor is the HTTP status the proxy answers for err.

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tufpip/tufpip/integration/testenv"
 )
 
 // requirePip returns the python3 to run pip with. Without one the test is
@@ -24,10 +26,7 @@ func requirePip(t *testing.T) string {
 		err = exec.Command(py, "-m", "pip", "--version").Run()
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 with pip is required in CI: %v", err)
-		}
-		t.Skipf("python3 with pip not available: %v", err)
+		testenv.MissingPrerequisite(t, "python3 with pip not available: %v", err)
 	}
 	return py
 }
