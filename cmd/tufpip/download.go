@@ -143,7 +143,7 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	if err != nil {
 		return err
 	}
-	env, envDesc, err := o.target.environment(ctx)
+	env, envDesc, err := o.target.environment(ctx, g.probePython)
 	if err != nil {
 		return err
 	}

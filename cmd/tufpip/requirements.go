@@ -286,9 +286,14 @@ const probeScript = `import json, platform, sys, sysconfig
 print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "impl": sys.implementation.name,
   "platform": sysconfig.get_platform(), "libc": list(platform.libc_ver()), "machine": platform.machine()}))`
 
-// probePython asks python3 (TUFPIP_PYTHON overrides) about itself. It
-// returns nil when there is none or it does not answer in time.
-var probePython = func(ctx context.Context) *hostPython {
+// pythonProbe asks an interpreter about itself; nil when there is none.
+// globals.probePython holds one so that tests can stand in for python3.
+type pythonProbe func(context.Context) *hostPython
+
+// askPython is the real pythonProbe: it asks python3 (TUFPIP_PYTHON
+// overrides) about itself. It returns nil when there is none or it does
+// not answer in time.
+func askPython(ctx context.Context) *hostPython {
 	exe := os.Getenv("TUFPIP_PYTHON")
 	if exe == "" {
 		var err error
@@ -309,13 +314,13 @@ var probePython = func(ctx context.Context) *hostPython {
 	return &hp
 }
 
-// environment resolves the target: flags first, then the host's python3,
-// then defaults (Python 3.12 on this OS and architecture). It also
-// returns a one-line description for messages.
-func (o targetOptions) environment(ctx context.Context) (packaging.Environment, string, error) {
+// environment resolves the target: flags first, then the host's python3
+// (asked through probe), then defaults (Python 3.12 on this OS and
+// architecture). It also returns a one-line description for messages.
+func (o targetOptions) environment(ctx context.Context, probe pythonProbe) (packaging.Environment, string, error) {
 	var host *hostPython
 	if o.pythonVersion == "" || len(o.platforms) == 0 || o.implementation == "" {
-		host = probePython(ctx)
+		host = probe(ctx)
 	}
 	py := o.pythonVersion
 	if py == "" {
@@ -349,7 +354,7 @@ func (o targetOptions) environment(ctx context.Context) (packaging.Environment, 
 // hostPlatforms returns the platform tags of the host python3, or of this
 // OS and architecture when there is none or it says nothing usable. The
 // tags are packaging's to compute; only asking the interpreter
-// (probePython) is done here, because it runs a program.
+// (askPython) is done here, because it runs a program.
 func hostPlatforms(host *hostPython) []string {
 	if host != nil {
 		if plats := packaging.InterpreterPlatforms(host.Platform, host.Libc); plats != nil {

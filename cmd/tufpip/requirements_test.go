@@ -184,12 +184,11 @@ func TestFormatControl(t *testing.T) {
 }
 
 func TestTargetEnvironment(t *testing.T) {
-	saved := probePython
-	t.Cleanup(func() { probePython = saved })
-	probePython = func(context.Context) *hostPython {
+	host := func(context.Context) *hostPython {
 		return &hostPython{Version: "3.11.4", Impl: "cpython", Platform: "linux-x86_64", Libc: []string{"glibc", "2.31"}, Machine: "x86_64"}
 	}
-	env, desc, err := targetOptions{}.environment(context.Background())
+	none := func(context.Context) *hostPython { return nil }
+	env, desc, err := targetOptions{}.environment(context.Background(), host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,19 +198,18 @@ func TestTargetEnvironment(t *testing.T) {
 	if env.Tags[0].String() != "cp311-cp311-manylinux_2_31_x86_64" {
 		t.Errorf("first tag %s", env.Tags[0])
 	}
-	env, desc, err = targetOptions{pythonVersion: "3.9", platforms: []string{"win_amd64"}}.environment(context.Background())
+	env, desc, err = targetOptions{pythonVersion: "3.9", platforms: []string{"win_amd64"}}.environment(context.Background(), host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if desc != "Python 3.9 (cp) on win_amd64" || env.Markers["sys_platform"] != "win32" || env.Markers["os_name"] != "nt" || env.Markers["python_full_version"] != "3.9.0" || env.Markers["platform_machine"] != "AMD64" {
 		t.Errorf("flags: %s %+v", desc, env.Markers)
 	}
-	probePython = func(context.Context) *hostPython { return nil }
-	env, _, err = targetOptions{}.environment(context.Background())
+	env, _, err = targetOptions{}.environment(context.Background(), none)
 	if err != nil || env.PythonVersion != defaultPythonVersion {
 		t.Errorf("no python3: %v %v", env.PythonVersion, err)
 	}
-	if _, _, err := (targetOptions{pythonVersion: "three"}).environment(context.Background()); err == nil {
+	if _, _, err := (targetOptions{pythonVersion: "three"}).environment(context.Background(), none); err == nil {
 		t.Error("bad --python-version accepted")
 	}
 }

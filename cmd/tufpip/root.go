@@ -63,12 +63,16 @@ type globals struct {
 	stdout io.Writer
 	stderr io.Writer
 	logger *slog.Logger
+
+	// probePython asks the host's interpreter about itself (askPython);
+	// tests put a stand-in here instead of running python3.
+	probePython pythonProbe
 }
 
 // Main runs tufpip with args and returns the exit code. It is the whole
 // program minus os.Exit, so tests run it in-process.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, probePython: askPython}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
