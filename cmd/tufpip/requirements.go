@@ -15,12 +15,10 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/pflag"
 
@@ -122,32 +120,26 @@ type fileSource struct {
 // where is "FILE:LINE".
 func (fs fileSource) where() string { return fmt.Sprintf("%s:%d", fs.file, fs.Line) }
 
-// text is the line's option and value as messages show them, with
-// passwords in URLs masked.
+// text is the line's option and value as messages show them: the
+// password of every URL masked, and the whole quoted when it holds a
+// character a terminal would act on or hide (controls, bidi overrides):
+// a requirements file may come from someone else's pull request.
+// Redaction and what counts as such a character are httpx's (RedactText,
+// EscapeLine: the rules every message follows); quoting the value, so a
+// reader sees where the hostile text starts and ends, is a choice of
+// words, and cmd's. strconv.Quote escapes exactly what EscapeLine does,
+// so the SafeLine that messages go through later leaves it unchanged.
 func (fs fileSource) text() string {
 	t := fs.Value
 	if fs.Option != "" {
 		t = strings.TrimSpace(fs.Option + " " + fs.Value)
 	}
-	return printable(redactPasswords(t))
-}
-
-// printable returns s, or s quoted when it holds characters a terminal
-// would act on or hide (controls, bidi overrides): a requirements file
-// may come from someone else's pull request.
-func printable(s string) string {
-	for _, r := range s {
-		if !unicode.IsGraphic(r) {
-			return strconv.QuoteToGraphic(s)
-		}
+	t = httpx.RedactText(t)
+	if httpx.EscapeLine(t) != t {
+		return strconv.Quote(t)
 	}
-	return s
+	return t
 }
-
-var userinfoRE = regexp.MustCompile(`(://[^/@\s:]*):[^/@\s]*@`)
-
-// redactPasswords masks the password of every URL in s.
-func redactPasswords(s string) string { return userinfoRE.ReplaceAllString(s, "$1:xxxxx@") }
 
 // sourceProblem is a line pip would follow out of the verified index.
 type sourceProblem struct {
@@ -182,7 +174,7 @@ func judgeSources(g *globals, so *sourceOptions, sources []fileSource) []sourceP
 			if sameIndex(src.Value, proxy) {
 				continue
 			}
-			what = "an index other than the tufpip proxy (" + redactPasswords(proxy.String()) + ")"
+			what = "an index other than the tufpip proxy (" + httpx.RedactedURL(proxy) + ")"
 		case "-f", "--find-links":
 			what = "a find-links location"
 		case "-e", "--editable":
