@@ -185,9 +185,9 @@ func serveProxy(ctx context.Context, g *globals, s *session, o *proxyOptions, pc
 }
 
 // proxyHosts lists the hosts, besides loopback names, that requests may
-// name in their Host header: every --hostname, and the --listen host. A
-// listen address of 0.0.0.0 or :: stands for every address of this
-// machine, so those count.
+// name in their Host header: every --hostname, and those the --listen
+// host stands for (proxy.ListenHosts). What is cmd's here is the flag:
+// a --hostname that is no host is a usage error, with a hint.
 func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
 	var hosts []string
 	for _, h := range hostnames {
@@ -197,24 +197,11 @@ func proxyHosts(listenHost string, hostnames []string) ([]string, error) {
 		}
 		hosts = append(hosts, n)
 	}
-	ip := net.ParseIP(listenHost)
-	switch {
-	case listenHost == "" || ip != nil && ip.IsUnspecified():
-		addrs, err := net.InterfaceAddrs()
-		if err != nil {
-			return nil, fmt.Errorf("listing this machine's addresses for --listen %s: %w", listenHost, err)
-		}
-		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok {
-				hosts = append(hosts, ipn.IP.String())
-			}
-		}
-	default:
-		if n, err := proxy.NormalizeHost(listenHost); err == nil {
-			hosts = append(hosts, n)
-		}
+	listen, err := proxy.ListenHosts(listenHost)
+	if err != nil {
+		return nil, fmt.Errorf("listing this machine's addresses for --listen %s: %w", listenHost, err)
 	}
-	return hosts, nil
+	return append(hosts, listen...), nil
 }
 
 // logRequests logs one line per request at debug level.
