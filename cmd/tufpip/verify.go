@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -400,7 +398,7 @@ func (v *verifier) file(ctx context.Context, path string) (verifyResult, error) 
 	switch {
 	case err == nil:
 		res.fill(ti)
-		if complete, err := compareComputed(ti, n, sums); complete {
+		if complete, err := ti.VerifyDigests(n, sums); complete {
 			// Everything signed was computed in the first pass.
 			return v.result(path, err, res), nil
 		}
@@ -415,34 +413,6 @@ func (v *verifier) file(ctx context.Context, path string) (verifyResult, error) 
 		res.Error = "offline: " + res.Error
 	}
 	return res, nil
-}
-
-// compareComputed checks ti against the length n and digests computed in
-// one pass over the file, as updater.Verifier would: the length, and every
-// algorithm of ti that tufpip can compute, in constant time. complete is
-// false when ti signs an algorithm that was not computed; then the file
-// must be streamed through updater.VerifyCopy instead.
-func compareComputed(ti updater.TargetInfo, n int64, sums map[string]string) (complete bool, err error) {
-	algs := ti.KnownHashes()
-	if len(algs) == 0 {
-		return false, nil
-	}
-	for _, alg := range algs {
-		if _, ok := sums[alg]; !ok {
-			return false, nil
-		}
-	}
-	if ti.Length != updater.UnknownLength && ti.Length != n {
-		return true, &updater.MismatchError{Path: ti.Path, Check: "length", Want: fmt.Sprint(ti.Length), Got: fmt.Sprint(n)}
-	}
-	for _, alg := range algs {
-		want, werr := hex.DecodeString(ti.Hashes[alg])
-		got, _ := hex.DecodeString(sums[alg])
-		if werr != nil || len(want) == 0 || subtle.ConstantTimeCompare(want, got) != 1 {
-			return true, &updater.MismatchError{Path: ti.Path, Check: alg, Want: strings.ToLower(ti.Hashes[alg]), Got: sums[alg]}
-		}
-	}
-	return true, nil
 }
 
 // check streams the file at path through verification against ti.

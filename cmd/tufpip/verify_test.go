@@ -16,7 +16,6 @@ import (
 
 	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/integration/repogen"
-	"github.com/tufpip/tufpip/updater"
 )
 
 func verifyProjects() []repogen.ProjectSpec {
@@ -279,34 +278,6 @@ func TestVerifyUsage(t *testing.T) {
 	code, _, errOut := tr.run("--offline", "verify", "-r", pinned)
 	if code != exitUsage || !strings.Contains(errOut, "cannot fetch") {
 		t.Errorf("offline -r: %d %q", code, errOut)
-	}
-}
-
-func TestCompareComputed(t *testing.T) {
-	b2 := strings.Repeat("ab", 32)
-	ti := updater.TargetInfo{Path: "p", Length: 10, Hashes: map[string]string{"blake2b-256": b2}}
-	sums := map[string]string{"blake2b-256": b2}
-	if complete, err := compareComputed(ti, 10, sums); err != nil || !complete {
-		t.Errorf("match: %v %v", err, complete)
-	}
-	if complete, err := compareComputed(ti, 11, sums); !complete || err == nil || !strings.Contains(err.Error(), "length mismatch") {
-		t.Errorf("length: %v %v", err, complete)
-	}
-	bad := updater.TargetInfo{Path: "p", Length: 10, Hashes: map[string]string{"blake2b-256": strings.Repeat("cd", 32)}}
-	if complete, err := compareComputed(bad, 10, sums); !complete || err == nil || !strings.Contains(err.Error(), "blake2b-256 mismatch") {
-		t.Errorf("hash: %v %v", err, complete)
-	}
-	notHex := updater.TargetInfo{Path: "p", Length: 10, Hashes: map[string]string{"blake2b-256": "zz"}}
-	if complete, err := compareComputed(notHex, 10, sums); !complete || err == nil {
-		t.Errorf("non-hex signed hash accepted: %v %v", err, complete)
-	}
-	// A signed algorithm that was not computed: stream through VerifyCopy.
-	both := updater.TargetInfo{Path: "p", Length: 10, Hashes: map[string]string{"blake2b-256": b2, "sha256": b2}}
-	if complete, _ := compareComputed(both, 10, sums); complete {
-		t.Error("sha256 was not computed, yet complete")
-	}
-	if complete, _ := compareComputed(updater.TargetInfo{Length: 10, Hashes: map[string]string{"md5": "00"}}, 10, sums); complete {
-		t.Error("no known hash, yet complete")
 	}
 }
 
