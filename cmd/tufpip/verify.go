@@ -516,7 +516,7 @@ func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (
 	for i, f := range files {
 		digests[i] = vp.SignedDigests(f)
 	}
-	if len(unmatchedHashes(req, digests)) > 0 {
+	if len(req.UnmatchedHashes(digests)) > 0 {
 		// Some listed algorithm is not signed for some file: compute it
 		// over the verified bytes (fetched into the cache).
 		if failed, err := v.computeMissing(ctx, req, files, digests, &res); failed || err != nil {
@@ -638,19 +638,12 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// unmatchedHashes returns the --hash values that are no file's digest.
+// unmatchedHashes returns, as "--hash=ALG:DIGEST…" for messages, the
+// --hash values that are no file's digest (packaging decides which).
 func unmatchedHashes(req packaging.Requirement, digests []map[string]string) []string {
 	var out []string
-	for _, alg := range req.HashAlgorithms() {
-		for _, h := range req.Hashes[alg] {
-			found := false
-			for _, d := range digests {
-				found = found || d[alg] == h
-			}
-			if !found {
-				out = append(out, "--hash="+alg+":"+shortHash(h))
-			}
-		}
+	for _, h := range req.UnmatchedHashes(digests) {
+		out = append(out, "--hash="+h.Alg+":"+shortHash(h.Digest))
 	}
 	return out
 }

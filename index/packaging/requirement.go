@@ -274,3 +274,33 @@ func (r Requirement) CheckDigests(digests map[string]string) HashVerdict {
 	}
 	return HashUnknown
 }
+
+// ListedHash is one --hash value of a requirement.
+type ListedHash struct {
+	Alg    string // "sha256"
+	Digest string // lower-case hex
+}
+
+// UnmatchedHashes returns the requirement's hashes, by algorithm and then
+// as listed, that are the digest of none of files (each algorithm → hex,
+// as for CheckDigests): for a release checked as a whole, where each
+// listed hash should be some file's. A file that lacks an algorithm
+// matches none of its hashes.
+func (r Requirement) UnmatchedHashes(files []map[string]string) []ListedHash {
+	var out []ListedHash
+	for _, alg := range r.HashAlgorithms() {
+		for _, h := range r.Hashes[alg] {
+			found := false
+			for _, d := range files {
+				if got, ok := d[alg]; ok && strings.ToLower(got) == h {
+					found = true
+					break
+				}
+			}
+			if !found {
+				out = append(out, ListedHash{Alg: alg, Digest: h})
+			}
+		}
+	}
+	return out
+}

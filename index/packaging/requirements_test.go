@@ -278,6 +278,29 @@ func TestCheckDigests(t *testing.T) {
 	}
 }
 
+func TestUnmatchedHashes(t *testing.T) {
+	sha512 := strings.Repeat("e", 128)
+	r := Requirement{Hashes: map[string][]string{"sha256": {reqHashA, reqHashB}, "sha512": {sha512}}}
+	a, b, e := ListedHash{"sha256", reqHashA}, ListedHash{"sha256", reqHashB}, ListedHash{"sha512", sha512}
+	for _, tc := range []struct {
+		name  string
+		files []map[string]string
+		want  []ListedHash
+	}{
+		{"no files", nil, []ListedHash{a, b, e}},
+		{"each hash some file's", []map[string]string{{"sha256": reqHashA}, {"sha256": reqHashB, "sha512": sha512}}, nil},
+		{"upper-case digest", []map[string]string{{"sha256": strings.ToUpper(reqHashA), "sha512": sha512}}, []ListedHash{b}},
+		{"algorithm missing", []map[string]string{{"sha256": reqHashB, "blake2b-256": reqHashA}}, []ListedHash{a, e}},
+		{"other digests", []map[string]string{{"sha256": strings.Repeat("0", 64)}}, []ListedHash{a, b, e}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.UnmatchedHashes(tc.files); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("UnmatchedHashes = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func FuzzParseRequirements(f *testing.F) {
 	for _, seed := range []string{
 		"requests==2.31.0 --hash=sha256:" + reqHashA + "\n",
