@@ -152,25 +152,13 @@ func TestVerifyRequirements(t *testing.T) {
 				"0 verified, 3 failed\n")
 			if layout == repogen.IndexLayoutPEP458 {
 				if _, err := os.Stat(filepath.Join(tr.home, "cache", "artifacts", "artifacts")); err == nil {
-					if n := countTreeFiles(t, filepath.Join(tr.home, "cache", "artifacts", "artifacts")); n != 0 {
+					if n := countFiles(filepath.Join(tr.home, "cache", "artifacts", "artifacts")); n != 0 {
 						t.Errorf("pep458: verify -r downloaded %d files; the verified page's sha256 should do", n)
 					}
 				}
 			}
 		})
 	}
-}
-
-func countTreeFiles(t *testing.T, dir string) int {
-	t.Helper()
-	n := 0
-	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			n++
-		}
-		return nil
-	})
-	return n
 }
 
 func TestVerifyRequirementsUnsignedRelease(t *testing.T) {
