@@ -17,8 +17,6 @@ import (
 	"github.com/tufpip/tufpip/updater/httpx"
 )
 
-func init() { extraCommands = append(extraCommands, newConfigCmd) }
-
 // Where a setting's value came from, in order of precedence.
 const (
 	sourceFlag    = "flag"

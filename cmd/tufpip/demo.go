@@ -19,8 +19,6 @@ import (
 	"github.com/tufpip/tufpip/integration/repogen"
 )
 
-func init() { extraCommands = append(extraCommands, newDemoCmd) }
-
 type demoOptions struct {
 	dir    string
 	keep   bool

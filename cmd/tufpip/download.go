@@ -25,8 +25,6 @@ import (
 	"github.com/tufpip/tufpip/updater/httpx"
 )
 
-func init() { extraCommands = append(extraCommands, newDownloadCmd) }
-
 type downloadOptions struct {
 	dir      string
 	reqFiles []string

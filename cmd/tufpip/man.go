@@ -8,8 +8,6 @@ import (
 	"github.com/spf13/cobra/doc"
 )
 
-func init() { extraCommands = append(extraCommands, newManCmd) }
-
 func newManCmd(*globals) *cobra.Command {
 	return &cobra.Command{
 		Use:    "man DIR",

@@ -13,8 +13,6 @@ import (
 	"golang.org/x/term"
 )
 
-func init() { extraCommands = append(extraCommands, newPipConfigCmd) }
-
 type pipConfigOptions struct {
 	listen string
 	write  bool

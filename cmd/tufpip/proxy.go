@@ -16,8 +16,6 @@ import (
 	"github.com/tufpip/tufpip/index/proxy"
 )
 
-func init() { extraCommands = append(extraCommands, newProxyCmd) }
-
 func (s *session) client() *index.Client {
 	return &index.Client{Site: s.site, TUF: s.up, HTTP: s.http, Store: s.store, Logger: s.g.logger}
 }

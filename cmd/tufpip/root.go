@@ -170,22 +170,25 @@ shuts down gracefully and exits 0).`,
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "artifact cache directory")
 	pf.StringVar(&g.cacheMax, "cache-max-size", "", "keep the artifact cache under this size, evicting the least recently used files (e.g. 500MB, 10GiB; default: no limit)")
 
+	// Every command, one file each; help lists them sorted (cobra's
+	// default), so the order here is only for reading.
 	root.AddCommand(
 		newInitCmd(g),
 		newRefreshCmd(g),
 		newStatusCmd(g),
 		newGetCmd(g),
 		newCacheCmd(g),
+		newConfigCmd(g),
+		newDownloadCmd(g),
+		newVerifyCmd(g),
+		newProxyCmd(g),
+		newPipConfigCmd(g),
+		newDemoCmd(g),
+		newTestRepoCmd(g),
+		newManCmd(g),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(g))
-	}
 	return root
 }
-
-// extraCommands lets each command file register itself, so adding a
-// command touches one file.
-var extraCommands []func(*globals) *cobra.Command
 
 // applyEnv fills every flag not given on the command line from
 // TUFPIP_<FLAG_NAME> (upper case, dashes as underscores).

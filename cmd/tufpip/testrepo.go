@@ -11,8 +11,6 @@ import (
 	"github.com/tufpip/tufpip/integration/repogen"
 )
 
-func init() { extraCommands = append(extraCommands, newTestRepoCmd) }
-
 func newTestRepoCmd(*globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "testrepo",

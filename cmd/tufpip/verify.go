@@ -25,8 +25,6 @@ import (
 	"github.com/tufpip/tufpip/updater/httpx"
 )
 
-func init() { extraCommands = append(extraCommands, newVerifyCmd) }
-
 type verifyOptions struct {
 	reqFiles []string
 	asJSON   bool
