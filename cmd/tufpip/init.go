@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -32,43 +34,49 @@ Layouts say which index pages the repository signs (see docs/layouts.md):
       --root corp-root.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := validRepoName(name); err != nil {
-				return err
-			}
-			if g.metadataURL == "" || g.indexURL == "" {
-				return usagef("init needs --metadata-url and --index-url")
-			}
-			if g.rootFile == "" && !g.tofu {
-				if _, ok := embeddedRoots[name]; !ok {
-					return usagef("init needs a root of trust: --root FILE").withHint("get root.json from the repository operators out of band; --trust-on-first-use fetches it unverified")
-				}
-			}
-			rc := repoConfig{Name: name, MetadataURL: g.metadataURL, IndexURL: g.indexURL, FilesURL: g.filesURL, Layout: g.layout, TrustOnFirstUse: g.tofu && g.rootFile == ""}
-			if err := completeRepo(&rc); err != nil {
-				return err
-			}
-			if rc.FilesURL == "" && rc.Layout != "index-only" {
-				return usagef("layout %s needs --files-url (where distribution files live)", rc.Layout)
-			}
-			clean, creds, err := g.repoCredentials(rc)
-			if err != nil {
-				return err
-			}
-			root, err := g.bootstrapRoot(cmd.Context(), g.dirs().repoState(name), clean, creds)
-			if err != nil {
-				return err
-			}
-			if err := registerRepo(g.dirs(), rc, root); err != nil {
-				return err
-			}
-			warnStoredCredentials(g, rc, g.dirs().repoFile(name))
-			if !g.quiet {
-				fmt.Fprintf(cmd.OutOrStdout(), "registered repository %q (%s layout)\nnext: tufpip refresh -R %s\n", name, rc.Layout, name)
-			}
-			return nil
+			return runInit(cmd.Context(), g, args[0], cmd.OutOrStdout())
 		},
 	}
+}
+
+// runInit registers repository name from the ad-hoc repository flags in
+// g, with its root of trust (--root, an embedded root, or fetched on
+// first use).
+func runInit(ctx context.Context, g *globals, name string, out io.Writer) error {
+	if err := validRepoName(name); err != nil {
+		return err
+	}
+	if g.metadataURL == "" || g.indexURL == "" {
+		return usagef("init needs --metadata-url and --index-url")
+	}
+	if g.rootFile == "" && !g.tofu {
+		if _, ok := embeddedRoots[name]; !ok {
+			return usagef("init needs a root of trust: --root FILE").withHint("get root.json from the repository operators out of band; --trust-on-first-use fetches it unverified")
+		}
+	}
+	rc := repoConfig{Name: name, MetadataURL: g.metadataURL, IndexURL: g.indexURL, FilesURL: g.filesURL, Layout: g.layout, TrustOnFirstUse: g.tofu && g.rootFile == ""}
+	if err := completeRepo(&rc); err != nil {
+		return err
+	}
+	if rc.FilesURL == "" && rc.Layout != "index-only" {
+		return usagef("layout %s needs --files-url (where distribution files live)", rc.Layout)
+	}
+	clean, creds, err := g.repoCredentials(rc)
+	if err != nil {
+		return err
+	}
+	root, err := g.bootstrapRoot(ctx, g.dirs().repoState(name), clean, creds)
+	if err != nil {
+		return err
+	}
+	if err := registerRepo(g.dirs(), rc, root); err != nil {
+		return err
+	}
+	warnStoredCredentials(g, rc, g.dirs().repoFile(name))
+	if !g.quiet {
+		fmt.Fprintf(out, "registered repository %q (%s layout)\nnext: tufpip refresh -R %s\n", name, rc.Layout, name)
+	}
+	return nil
 }
 
 // registerRepo stores rc and its bootstrap root.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 )
@@ -16,22 +18,28 @@ Rollbacks, freezes (expired metadata), bad signatures and mix-and-match
 are refused. The verified metadata is kept for later commands.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.openSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := s.up.Refresh(cmd.Context()); err != nil {
-				return err
-			}
-			st, err := s.up.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if !g.quiet {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: root v%d, timestamp v%d, snapshot v%d, targets v%d (%d bins)\n",
-					s.rc.Name, st.Roles["root"].Version, st.Roles["timestamp"].Version, st.Roles["snapshot"].Version, st.Roles["targets"].Version, st.Bins)
-			}
-			return nil
+			return runRefresh(cmd.Context(), g, cmd.OutOrStdout())
 		},
 	}
+}
+
+// runRefresh runs the TUF client workflow for the repository and prints
+// the versions it now trusts.
+func runRefresh(ctx context.Context, g *globals, out io.Writer) error {
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.up.Refresh(ctx); err != nil {
+		return err
+	}
+	st, err := s.up.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if !g.quiet {
+		fmt.Fprintf(out, "%s: root v%d, timestamp v%d, snapshot v%d, targets v%d (%d bins)\n",
+			s.rc.Name, st.Roles["root"].Version, st.Roles["timestamp"].Version, st.Roles["snapshot"].Version, st.Roles["targets"].Version, st.Bins)
+	}
+	return nil
 }
