@@ -418,10 +418,9 @@ func (r *Repo) TamperFile(path string, keepLength bool) error {
 func (r *Repo) TamperPage(project string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := NormalizeName(project)
-	p := r.st.Projects[name]
-	if p == nil {
-		return fmt.Errorf("repogen: no project %s", name)
+	name, p, err := r.existingProject(project)
+	if err != nil {
+		return err
 	}
 	evil := &fileState{
 		Filename: distName(name) + "-666.0.0-py3-none-any.whl",
@@ -453,10 +452,9 @@ func (r *Repo) TamperPage(project string) error {
 func (r *Repo) ListOnPage(project string, f FileInfo) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := NormalizeName(project)
-	p := r.st.Projects[name]
-	if p == nil {
-		return fmt.Errorf("repogen: no project %s", name)
+	name, p, err := r.existingProject(project)
+	if err != nil {
+		return err
 	}
 	owner := r.st.Projects[NormalizeName(f.Project)]
 	var listed *fileState

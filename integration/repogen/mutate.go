@@ -138,16 +138,26 @@ func (r *Repo) Yank(project, version, reason string) error {
 	})
 }
 
+// existingProject returns project's normalized name and state, or an
+// error if the repository has no such project.
+func (r *Repo) existingProject(project string) (string, *projectState, error) {
+	name := NormalizeName(project)
+	p := r.st.Projects[name]
+	if p == nil {
+		return name, nil, fmt.Errorf("repogen: no project %s", name)
+	}
+	return name, p, nil
+}
+
 // changeProject is changeReleases, under r's lock, for a change to the
 // files of project, which must exist.
 func (r *Repo) changeProject(project string, change func(name string, p *projectState) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := NormalizeName(project)
 	return r.changeReleases(func() ([]string, error) {
-		p := r.st.Projects[name]
-		if p == nil {
-			return nil, fmt.Errorf("repogen: no project %s", name)
+		name, p, err := r.existingProject(project)
+		if err != nil {
+			return nil, err
 		}
 		if err := change(name, p); err != nil {
 			return nil, err
