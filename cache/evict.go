@@ -36,11 +36,8 @@ func (s *Store) scan() ([]stored, int64, error) {
 			continue
 		}
 		algDir := filepath.Join(s.artifacts, alg.Name())
-		shards, err := os.ReadDir(algDir)
+		shards, err := readDirIfExists(algDir)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
 			return nil, 0, err
 		}
 		for _, sh := range shards {
@@ -48,11 +45,8 @@ func (s *Store) scan() ([]stored, int64, error) {
 				continue
 			}
 			shardDir := filepath.Join(algDir, sh.Name())
-			files, err := os.ReadDir(shardDir)
+			files, err := readDirIfExists(shardDir)
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
 				return nil, 0, err
 			}
 			for _, de := range files {
@@ -238,4 +232,14 @@ func (s *Store) removeDeadTemps() (int, error) {
 	}
 	defer fl.Unlock()
 	return CleanTemp(s.tmp, 0)
+}
+
+// readDirIfExists is os.ReadDir, with a directory that is gone (evicted or
+// cleaned meanwhile) read as empty.
+func readDirIfExists(dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return entries, err
 }

@@ -32,18 +32,21 @@ const (
 	LayoutDistsOnly Layout = "dists-only"
 )
 
-// Layouts lists every layout, the default first.
-var Layouts = []Layout{LayoutPEP458, LayoutIndexOnly, LayoutSimplePath, LayoutDistsOnly}
+// Layouts lists every layout, the default first (a new slice each call).
+func Layouts() []Layout {
+	return []Layout{LayoutPEP458, LayoutIndexOnly, LayoutSimplePath, LayoutDistsOnly}
+}
 
 // ParseLayout returns the layout named s (as in the --layout flag).
 func ParseLayout(s string) (Layout, error) {
-	for _, l := range Layouts {
+	all := Layouts()
+	for _, l := range all {
 		if s == string(l) {
 			return l, nil
 		}
 	}
-	names := make([]string, len(Layouts))
-	for i, l := range Layouts {
+	names := make([]string, len(all))
+	for i, l := range all {
 		names[i] = string(l)
 	}
 	return "", fmt.Errorf("unknown index layout %q (want one of %s)", truncate(s, 40), strings.Join(names, ", "))

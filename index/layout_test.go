@@ -11,7 +11,7 @@ func testSite(t testing.TB, layout Layout) Site {
 }
 
 func TestParseLayout(t *testing.T) {
-	for _, l := range Layouts {
+	for _, l := range Layouts() {
 		got, err := ParseLayout(string(l))
 		if err != nil || got != l {
 			t.Errorf("ParseLayout(%q) = %q, %v", l, got, err)
@@ -199,7 +199,7 @@ func FuzzFileTarget(f *testing.F) {
 
 // PageProject inverts PageTarget, and takes nothing else for a page.
 func TestPageProject(t *testing.T) {
-	for _, l := range Layouts {
+	for _, l := range Layouts() {
 		s := Site{Layout: l}
 		target, signed := s.PageTarget("Foo_Bar")
 		if got, ok := s.PageProject(target); ok != signed || signed && got != "foo-bar" {

@@ -40,8 +40,20 @@ const (
 	maxSdistEntries = 200_000
 )
 
-// sdistScanLimit is MaxSdistScanBytes; tests lower it.
-var sdistScanLimit int64 = MaxSdistScanBytes
+// SdistLimits bounds reading an sdist to find its PKG-INFO. A zero field
+// takes its default; the zero value is what SdistName uses.
+type SdistLimits struct {
+	// ScanBytes bounds how much of a tar sdist is decompressed (default
+	// MaxSdistScanBytes).
+	ScanBytes int64
+}
+
+func (l SdistLimits) scanBytes() int64 {
+	if l.ScanBytes > 0 {
+		return l.ScanBytes
+	}
+	return MaxSdistScanBytes
+}
 
 // ErrNoOwner is wrapped by SdistName's errors: the archive does not say
 // which project it is.
@@ -167,6 +179,11 @@ func projectsOf(ds []packaging.Dist) []string {
 // decompressed up to MaxSdistScanBytes. Errors wrap ErrNoOwner, and say
 // what was wrong in words that follow "and " in a sentence.
 func SdistName(r io.ReaderAt, size int64, filename string) (string, error) {
+	return SdistLimits{}.SdistName(r, size, filename)
+}
+
+// SdistName is the package's SdistName within the limits l.
+func (l SdistLimits) SdistName(r io.ReaderAt, size int64, filename string) (string, error) {
 	lower := strings.ToLower(filename)
 	var (
 		infos [][]byte
@@ -181,9 +198,9 @@ func SdistName(r io.ReaderAt, size int64, filename string) (string, error) {
 		if err != nil {
 			return "", noOwner("it is not a gzip file (%v)", err)
 		}
-		infos, err = tarPKGINFOs(gz)
+		infos, err = tarPKGINFOs(gz, l.scanBytes())
 	case strings.HasSuffix(lower, ".tar.bz2"):
-		infos, err = tarPKGINFOs(bzip2.NewReader(io.NewSectionReader(r, 0, size)))
+		infos, err = tarPKGINFOs(bzip2.NewReader(io.NewSectionReader(r, 0, size)), l.scanBytes())
 	default:
 		return "", noOwner("tufpip cannot read PKG-INFO from this archive format")
 	}
@@ -216,8 +233,8 @@ func topLevelPKGINFO(name string) bool {
 	return file == "PKG-INFO" && dir != "" && dir != "." && dir != ".." && !strings.ContainsAny(dir, "/\\")
 }
 
-func tarPKGINFOs(r io.Reader) ([][]byte, error) {
-	lr := &io.LimitedReader{R: r, N: sdistScanLimit + 1}
+func tarPKGINFOs(r io.Reader, limit int64) ([][]byte, error) {
+	lr := &io.LimitedReader{R: r, N: limit + 1}
 	tr := tar.NewReader(lr)
 	var infos [][]byte
 	for n := 0; ; n++ {
@@ -229,7 +246,7 @@ func tarPKGINFOs(r io.Reader) ([][]byte, error) {
 			return infos, nil
 		}
 		if lr.N <= 0 {
-			return nil, noOwner("it decompresses to more than %d bytes before its end", sdistScanLimit)
+			return nil, noOwner("it decompresses to more than %d bytes before its end", limit)
 		}
 		if err != nil {
 			return nil, noOwner("it is not a readable tar archive (%v)", err)

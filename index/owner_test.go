@@ -200,14 +200,11 @@ func TestCheckOwnerMessage(t *testing.T) {
 // A tar that decompresses beyond the scan bound is refused, not read to
 // its end.
 func TestSdistNameScanBound(t *testing.T) {
-	defer func(n int64) { sdistScanLimit = n }(sdistScanLimit)
-	sdistScanLimit = 64 << 10
 	data := tarGz(t, archiveFile{name: "d/filler", data: make([]byte, 256<<10)}, archiveFile{name: "d/PKG-INFO", data: pkgInfo("pkg-0")})
-	if _, err := SdistName(bytes.NewReader(data), int64(len(data)), "pkg-0-9-9.tar.gz"); err == nil || !errors.Is(err, ErrNoOwner) || !strings.Contains(err.Error(), "decompresses to more than") {
+	if _, err := (SdistLimits{ScanBytes: 64 << 10}).SdistName(bytes.NewReader(data), int64(len(data)), "pkg-0-9-9.tar.gz"); err == nil || !errors.Is(err, ErrNoOwner) || !strings.Contains(err.Error(), "decompresses to more than") {
 		t.Fatalf("err = %v, want the scan bound", err)
 	}
-	sdistScanLimit = 1 << 20
-	if name, err := SdistName(bytes.NewReader(data), int64(len(data)), "pkg-0-9-9.tar.gz"); err != nil || name != "pkg-0" {
+	if name, err := (SdistLimits{ScanBytes: 1 << 20}).SdistName(bytes.NewReader(data), int64(len(data)), "pkg-0-9-9.tar.gz"); err != nil || name != "pkg-0" {
 		t.Fatalf("within the bound: %q, %v", name, err)
 	}
 }

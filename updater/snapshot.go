@@ -75,56 +75,103 @@ func updateSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 // (expired, or not the version timestamp names) still becomes t.Snapshot,
 // for rollback protection of the next, and the error says why.
 func fastSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
-	if t.Timestamp == nil || t.Targets[metadata.TARGETS] != nil || t.Root == nil {
+	snapMeta, err := fastSnapshotApplies(t, data, isTrusted)
+	if err != nil {
+		return err
+	}
+	md, payload, err := readSnapshot(data)
+	if err != nil {
+		return err
+	}
+	if !thresholdMet(t.Root, metadata.SNAPSHOT, md.Signatures, payload) {
 		return errFallback
 	}
+	if err := checkNoRollback(t.Snapshot, md); err != nil {
+		return err
+	}
+	t.Snapshot = md
+	return checkFinalSnapshot(md, snapMeta, t.RefTime)
+}
+
+// fastSnapshotApplies returns the timestamp's entry for the snapshot if t
+// is in the state the fast path handles (root and an unexpired timestamp
+// loaded, targets not yet) and data matches that entry's length and
+// hashes (unless data is the trusted local copy). Otherwise errFallback.
+func fastSnapshotApplies(t *metadataSet, data []byte, isTrusted bool) (*metadata.MetaFiles, error) {
+	if t.Timestamp == nil || t.Targets[metadata.TARGETS] != nil || t.Root == nil {
+		return nil, errFallback
+	}
 	if t.Timestamp.Signed.IsExpired(t.RefTime) {
-		return errFallback
+		return nil, errFallback
 	}
 	snapMeta := t.Timestamp.Signed.Meta["snapshot.json"]
 	if snapMeta == nil {
-		return errFallback
+		return nil, errFallback
 	}
 	if !isTrusted {
 		if err := snapMeta.VerifyLengthHashes(data); err != nil {
-			return errFallback
+			return nil, errFallback
 		}
 	}
+	return snapMeta, nil
+}
+
+// readSnapshot decodes a snapshot document exactly as go-tuf would, or
+// returns errFallback: steps 1 to 4 of the list above. payload is the
+// canonical signed part, the bytes go-tuf verifies signatures over.
+func readSnapshot(data []byte) (md *metadata.Metadata[metadata.SnapshotType], payload []byte, err error) {
 	sigsJSON, signedJSON, err := canonicalEnvelope(data)
 	if err != nil {
-		return errFallback
+		return nil, nil, errFallback
 	}
 	sigs, err := parseSignatures(sigsJSON)
 	if err != nil {
-		return errFallback
+		return nil, nil, errFallback
 	}
+	signed, err := readSnapshotSigned(signedJSON)
+	if err != nil {
+		return nil, nil, errFallback
+	}
+	return &metadata.Metadata[metadata.SnapshotType]{Signed: signed, Signatures: sigs}, signedJSON, nil
+}
+
+// readSnapshotSigned parses the canonical signed part of a snapshot and
+// returns it only if go-tuf's encoding of it is byte-identical to
+// signedJSON: the proof that go-tuf reads and verifies what we do (see
+// above).
+func readSnapshotSigned(signedJSON []byte) (metadata.SnapshotType, error) {
 	signed, names, err := parseSnapshotSigned(signedJSON)
 	if err != nil || signed.Type != metadata.SNAPSHOT {
-		return errFallback
+		return metadata.SnapshotType{}, errFallback
 	}
-	// The proof that go-tuf reads and verifies what we do (see above).
 	if enc, err := goTUFSnapshotBytes(make([]byte, 0, len(signedJSON)), &signed, names); err != nil || !bytes.Equal(enc, signedJSON) {
-		return errFallback
+		return metadata.SnapshotType{}, errFallback
 	}
-	if !thresholdMet(t.Root, metadata.SNAPSHOT, sigs, signedJSON) {
-		return errFallback
+	return signed, nil
+}
+
+// checkNoRollback declines unless every role old names is still in md, at
+// the same version or a later one. old may be nil (no snapshot yet).
+func checkNoRollback(old, md *metadata.Metadata[metadata.SnapshotType]) error {
+	if old == nil {
+		return nil
 	}
-	md := &metadata.Metadata[metadata.SnapshotType]{Signed: signed, Signatures: sigs}
-	// Rollback: no role may disappear or go back a version.
-	if t.Snapshot != nil {
-		for name, old := range t.Snapshot.Signed.Meta {
-			nm, ok := md.Signed.Meta[name]
-			// A null entry go-tuf once accepted: its own check would
-			// dereference it, so leave the verdict to it.
-			if !ok || old == nil || nm.Version < old.Version {
-				return errFallback
-			}
+	for name, prev := range old.Signed.Meta {
+		nm, ok := md.Signed.Meta[name]
+		// A null entry go-tuf once accepted: its own check would
+		// dereference it, so leave the verdict to it.
+		if !ok || prev == nil || nm.Version < prev.Version {
+			return errFallback
 		}
 	}
-	t.Snapshot = md
-	// go-tuf's checkFinalSnapshot, with its error types: the loader reads
-	// them as "the local copy is not current, download".
-	if md.Signed.IsExpired(t.RefTime) {
+	return nil
+}
+
+// checkFinalSnapshot is go-tuf's checkFinalSnapshot, with its error
+// types: the loader reads them as "the local copy is not current,
+// download".
+func checkFinalSnapshot(md *metadata.Metadata[metadata.SnapshotType], snapMeta *metadata.MetaFiles, now time.Time) error {
+	if md.Signed.IsExpired(now) {
 		return &metadata.ErrExpiredMetadata{Msg: "snapshot.json is expired"}
 	}
 	if md.Signed.Version != snapMeta.Version {
@@ -168,11 +215,11 @@ func parseSignatures(src []byte) ([]metadata.Signature, error) {
 	}
 	sigs := make([]metadata.Signature, 0, len(raw))
 	for _, s := range raw {
-		if s.KeyID == nil || s.Sig == nil || len(*s.Sig)%2 != 0 {
+		if s.KeyID == nil || s.Sig == nil {
 			return nil, errFallback
 		}
-		b := make([]byte, len(*s.Sig)/2) // as HexBytes.UnmarshalJSON: never nil
-		if _, err := hex.Decode(b, []byte(*s.Sig)); err != nil {
+		b, ok := decodeHex(*s.Sig)
+		if !ok {
 			return nil, errFallback
 		}
 		if slices.ContainsFunc(sigs, func(o metadata.Signature) bool { return o.KeyID == *s.KeyID }) {
@@ -193,8 +240,6 @@ func parseSignatures(src []byte) ([]metadata.Signature, error) {
 func parseSnapshotSigned(src []byte) (metadata.SnapshotType, []string, error) {
 	p := snapParser{s: string(src)}
 	var s metadata.SnapshotType
-	n := bytes.Count(src, []byte(`"version":`))
-	files := make([]metadata.MetaFiles, n)
 	var names []string
 	err := p.object(func(key string) error {
 		var err error
@@ -211,19 +256,7 @@ func parseSnapshotSigned(src []byte) (metadata.SnapshotType, []string, error) {
 				err = s.Expires.UnmarshalJSON([]byte(p.s[start:p.i]))
 			}
 		case "meta":
-			s.Meta = make(map[string]*metadata.MetaFiles, n)
-			names = make([]string, 0, n)
-			err = p.object(func(name string) error {
-				var mf *metadata.MetaFiles
-				if len(files) > 0 {
-					mf, files = &files[0], files[1:]
-				} else {
-					mf = new(metadata.MetaFiles)
-				}
-				s.Meta[name] = mf
-				names = append(names, name)
-				return p.metaFile(mf)
-			})
+			s.Meta, names, err = p.meta()
 		default:
 			err = errFallback
 		}
@@ -303,6 +336,28 @@ func (p *snapParser) object(member func(key string) error) error {
 	}
 }
 
+// meta reads the meta object, returning its entries and their names in
+// the order read. The entries share one array, sized by counting
+// "version" members in what is left to read (at least one per entry).
+func (p *snapParser) meta() (map[string]*metadata.MetaFiles, []string, error) {
+	n := strings.Count(p.s[p.i:], `"version":`)
+	files := make([]metadata.MetaFiles, n)
+	meta := make(map[string]*metadata.MetaFiles, n)
+	names := make([]string, 0, n)
+	err := p.object(func(name string) error {
+		var mf *metadata.MetaFiles
+		if len(files) > 0 {
+			mf, files = &files[0], files[1:]
+		} else {
+			mf = new(metadata.MetaFiles)
+		}
+		meta[name] = mf
+		names = append(names, name)
+		return p.metaFile(mf)
+	})
+	return meta, names, err
+}
+
 func (p *snapParser) metaFile(mf *metadata.MetaFiles) error {
 	return p.object(func(key string) error {
 		var err error
@@ -315,11 +370,11 @@ func (p *snapParser) metaFile(mf *metadata.MetaFiles) error {
 			mf.Hashes = metadata.Hashes{}
 			err = p.object(func(alg string) error {
 				h, err := p.str()
-				if err != nil || len(h)%2 != 0 {
+				if err != nil {
 					return errFallback
 				}
-				b := make([]byte, len(h)/2) // as HexBytes.UnmarshalJSON
-				if _, err := hex.Decode(b, []byte(h)); err != nil {
+				b, ok := decodeHex(h)
+				if !ok {
 					return errFallback
 				}
 				mf.Hashes[alg] = b
@@ -330,6 +385,19 @@ func (p *snapParser) metaFile(mf *metadata.MetaFiles) error {
 		}
 		return err
 	})
+}
+
+// decodeHex decodes h as metadata.HexBytes.UnmarshalJSON does: an even
+// number of hex digits of either case, into a slice that is never nil.
+func decodeHex(h string) ([]byte, bool) {
+	if len(h)%2 != 0 {
+		return nil, false
+	}
+	b := make([]byte, len(h)/2)
+	if _, err := hex.Decode(b, []byte(h)); err != nil {
+		return nil, false
+	}
+	return b, true
 }
 
 // goTUFSnapshotBytes appends what go-tuf verifies signatures over for s,
@@ -365,8 +433,7 @@ func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([
 	dst = append(dst, expires...)
 	dst = append(dst, `,"meta":{`...)
 	for k, name := range names {
-		mf := s.Meta[name]
-		if mf == nil || k > 0 && names[k-1] >= name || len(mf.UnrecognizedFields) != 0 || mf.Hashes != nil && len(mf.Hashes) == 0 {
+		if k > 0 && names[k-1] >= name {
 			return nil, errFallback
 		}
 		if k > 0 {
@@ -375,30 +442,10 @@ func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([
 		if dst, ok = appendPlainString(dst, name); !ok {
 			return nil, errFallback
 		}
-		dst = append(dst, ":{"...)
-		if len(mf.Hashes) > 0 {
-			dst = append(dst, `"hashes":{`...)
-			for j, alg := range slices.Sorted(maps.Keys(mf.Hashes)) {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				if dst, ok = appendPlainString(dst, alg); !ok {
-					return nil, errFallback
-				}
-				dst = append(dst, ":\""...)
-				dst = hex.AppendEncode(dst, mf.Hashes[alg])
-				dst = append(dst, '"')
-			}
-			dst = append(dst, "},"...)
+		dst = append(dst, ':')
+		if dst, ok = appendMetaFile(dst, s.Meta[name]); !ok {
+			return nil, errFallback
 		}
-		if mf.Length != 0 {
-			dst = append(dst, `"length":`...)
-			dst = strconv.AppendInt(dst, mf.Length, 10)
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"version":`...)
-		dst = strconv.AppendInt(dst, mf.Version, 10)
-		dst = append(dst, '}')
 	}
 	dst = append(dst, `},"spec_version":`...)
 	if dst, ok = appendPlainString(dst, s.SpecVersion); !ok {
@@ -407,6 +454,41 @@ func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, s.Version, 10)
 	return append(dst, '}'), nil
+}
+
+// appendMetaFile appends go-tuf's canonical encoding of one meta entry,
+// MetaFiles.MarshalJSON (length and hashes left out when zero) through
+// cjson, if mf is one it covers: not nil, no unrecognized fields, hashes
+// absent or non-empty, algorithm names plain strings.
+func appendMetaFile(dst []byte, mf *metadata.MetaFiles) ([]byte, bool) {
+	if mf == nil || len(mf.UnrecognizedFields) != 0 || mf.Hashes != nil && len(mf.Hashes) == 0 {
+		return dst, false
+	}
+	var ok bool
+	dst = append(dst, '{')
+	if len(mf.Hashes) > 0 {
+		dst = append(dst, `"hashes":{`...)
+		for j, alg := range slices.Sorted(maps.Keys(mf.Hashes)) {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, ok = appendPlainString(dst, alg); !ok {
+				return dst, false
+			}
+			dst = append(dst, ":\""...)
+			dst = hex.AppendEncode(dst, mf.Hashes[alg])
+			dst = append(dst, '"')
+		}
+		dst = append(dst, "},"...)
+	}
+	if mf.Length != 0 {
+		dst = append(dst, `"length":`...)
+		dst = strconv.AppendInt(dst, mf.Length, 10)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"version":`...)
+	dst = strconv.AppendInt(dst, mf.Version, 10)
+	return append(dst, '}'), true
 }
 
 // appendPlainString appends "v" if v is printable ASCII without `\` or
@@ -438,43 +520,11 @@ func thresholdMet(root *metadata.Metadata[metadata.RootType], role string, sigs 
 		if !ok {
 			return false
 		}
-		var sig []byte
-		for _, s := range sigs {
-			if s.KeyID == id {
-				sig = s.Signature
-			}
-		}
+		sig := signatureBy(sigs, id)
 		if sig == nil {
 			continue
 		}
-		pub, err := key.ToPublicKey()
-		if err != nil {
-			return false
-		}
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return false
-		}
-		// The hash exactly as VerifyDelegate picks it: by scheme, for
-		// every key type but ed25519 (an RSA key whose scheme names P-384
-		// gets SHA-384 there too).
-		hash := crypto.Hash(0)
-		if key.Type != metadata.KeyTypeEd25519 {
-			hash = crypto.SHA256
-			if key.Scheme == metadata.KeySchemeECDSA_SHA2_P384 {
-				hash = crypto.SHA384
-			}
-		}
-		var v signature.Verifier
-		if key.Type == metadata.KeyTypeRSASSA_PSS_SHA256 {
-			rk, ok := pub.(*rsa.PublicKey)
-			if !ok {
-				return false
-			}
-			v, err = signature.LoadRSAPSSVerifier(rk, hash, &rsa.PSSOptions{Hash: crypto.SHA256})
-		} else {
-			v, err = signature.LoadVerifier(pub, hash)
-		}
+		v, der, err := keyVerifier(key)
 		if err != nil {
 			return false
 		}
@@ -483,6 +533,58 @@ func thresholdMet(root *metadata.Metadata[metadata.RootType], role string, sigs 
 		}
 	}
 	return len(verified) >= r.Threshold
+}
+
+// signatureBy is the last signature in sigs by key id, or nil.
+func signatureBy(sigs []metadata.Signature, id string) []byte {
+	var sig []byte
+	for _, s := range sigs {
+		if s.KeyID == id {
+			sig = s.Signature
+		}
+	}
+	return sig
+}
+
+// keyVerifier is the verifier VerifyDelegate uses for key, and the DER
+// form of its public key, by which signatures count once per key.
+func keyVerifier(key *metadata.Key) (signature.Verifier, []byte, error) {
+	pub, err := key.ToPublicKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	hash := verifyHash(key)
+	var v signature.Verifier
+	if key.Type == metadata.KeyTypeRSASSA_PSS_SHA256 {
+		rk, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, nil, errFallback
+		}
+		v, err = signature.LoadRSAPSSVerifier(rk, hash, &rsa.PSSOptions{Hash: crypto.SHA256})
+	} else {
+		v, err = signature.LoadVerifier(pub, hash)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, der, nil
+}
+
+// verifyHash is the hash exactly as VerifyDelegate picks it: by scheme,
+// for every key type but ed25519 (an RSA key whose scheme names P-384 gets
+// SHA-384 there too).
+func verifyHash(key *metadata.Key) crypto.Hash {
+	if key.Type == metadata.KeyTypeEd25519 {
+		return crypto.Hash(0)
+	}
+	if key.Scheme == metadata.KeySchemeECDSA_SHA2_P384 {
+		return crypto.SHA384
+	}
+	return crypto.SHA256
 }
 
 // canonicalJSON re-encodes a JSON value as OLPC canonical JSON (sorted
@@ -546,20 +648,7 @@ func (c *canonicalizer) value(i int) (int, error) {
 		c.out = append(c.out, c.src[i:j]...)
 		return j, nil
 	case ch == '-' || ch >= '0' && ch <= '9':
-		j := i
-		if ch == '-' {
-			j++
-		}
-		start := j
-		for j < len(c.src) && c.src[j] >= '0' && c.src[j] <= '9' {
-			j++
-		}
-		// Integers only, no leading zeros, within int64 (cjson's rule).
-		if j == start || j-start > 18 || c.src[start] == '0' && j-start > 1 {
-			return 0, errFallback
-		}
-		c.out = append(c.out, c.src[i:j]...)
-		return j, nil
+		return c.number(i)
 	default:
 		for _, lit := range []string{"true", "false", "null"} {
 			if bytes.HasPrefix(c.src[i:], []byte(lit)) {
@@ -569,6 +658,24 @@ func (c *canonicalizer) value(i int) (int, error) {
 		}
 	}
 	return 0, errFallback
+}
+
+// number appends the integer at src[i] and returns the index after it:
+// integers only, no leading zeros, within int64 (cjson's rule).
+func (c *canonicalizer) number(i int) (int, error) {
+	j := i
+	if j < len(c.src) && c.src[j] == '-' {
+		j++
+	}
+	start := j
+	for j < len(c.src) && c.src[j] >= '0' && c.src[j] <= '9' {
+		j++
+	}
+	if j == start || j-start > 18 || c.src[start] == '0' && j-start > 1 {
+		return 0, errFallback
+	}
+	c.out = append(c.out, c.src[i:j]...)
+	return j, nil
 }
 
 // str returns the index after the plain string starting at src[i].
@@ -600,21 +707,33 @@ func (c *canonicalizer) array(i int) (int, error) {
 		if i, err = c.value(i); err != nil {
 			return 0, err
 		}
-		i = c.ws(i)
-		if i >= len(c.src) {
-			return 0, errFallback
+		more, j, err := c.next(i, ']')
+		if err != nil {
+			return 0, err
 		}
-		switch c.src[i] {
-		case ',':
-			c.out = append(c.out, ',')
-			i = c.ws(i + 1)
-		case ']':
+		if !more {
 			c.out = append(c.out, ']')
-			return i + 1, nil
-		default:
-			return 0, errFallback
+			return j, nil
 		}
+		c.out = append(c.out, ',')
+		i = j
 	}
+}
+
+// next reads what follows a value inside an array or object: a comma
+// (more is true and j is the start of what comes next) or the closing
+// byte (more is false and j is the index after it).
+func (c *canonicalizer) next(i int, closing byte) (more bool, j int, err error) {
+	i = c.ws(i)
+	switch {
+	case i >= len(c.src):
+		return false, 0, errFallback
+	case c.src[i] == ',':
+		return true, c.ws(i + 1), nil
+	case c.src[i] == closing:
+		return false, i + 1, nil
+	}
+	return false, 0, errFallback
 }
 
 // member is one key and its canonical bytes in out: out[start:end] is
@@ -624,6 +743,8 @@ type member struct {
 	start, end int
 }
 
+// object appends the canonical form of the object at src[i], its members
+// sorted by key, and returns the index after it.
 func (c *canonicalizer) object(i int) (int, error) {
 	outermost := c.depth == 0
 	if c.depth++; c.depth > maxDepth {
@@ -637,79 +758,13 @@ func (c *canonicalizer) object(i int) (int, error) {
 		c.out = append(c.out, '}')
 		return i + 1, nil
 	}
-	var members []member
-	sorted := true
-	for {
-		if i >= len(c.src) || c.src[i] != '"' {
-			return 0, errFallback
-		}
-		if len(members) > 0 {
-			c.out = append(c.out, ',')
-		}
-		j, err := c.str(i)
-		if err != nil {
-			return 0, err
-		}
-		m := member{key: c.src[i+1 : j-1], start: len(c.out)}
-		// encoding/json matches field names case-insensitively; with
-		// lower-case keys only, the decode sees exactly what was signed.
-		if bytes.ContainsFunc(m.key, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
-			return 0, errFallback
-		}
-		if n := len(members); n > 0 {
-			switch cmp := bytes.Compare(members[n-1].key, m.key); {
-			case cmp == 0:
-				return 0, errFallback
-			case cmp > 0:
-				sorted = false
-			}
-		}
-		c.out = append(c.out, c.src[i:j]...)
-		i = c.ws(j)
-		if i >= len(c.src) || c.src[i] != ':' {
-			return 0, errFallback
-		}
-		c.out = append(c.out, ':')
-		if i, err = c.value(c.ws(i + 1)); err != nil {
-			return 0, err
-		}
-		m.end = len(c.out)
-		members = append(members, m)
-		i = c.ws(i)
-		if i >= len(c.src) {
-			return 0, errFallback
-		}
-		if c.src[i] == '}' {
-			i++
-			break
-		}
-		if c.src[i] != ',' {
-			return 0, errFallback
-		}
-		i = c.ws(i + 1)
+	members, sorted, i, err := c.members(i)
+	if err != nil {
+		return 0, err
 	}
 	if !sorted {
-		slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
-		for k := 1; k < len(members); k++ {
-			if bytes.Equal(members[k-1].key, members[k].key) {
-				return 0, errFallback
-			}
-		}
-		tmp := make([]byte, 0, len(c.out)-base)
-		tmp = append(tmp, '{')
-		for k, m := range members {
-			if k > 0 {
-				tmp = append(tmp, ',')
-			}
-			tmp = append(tmp, c.out[m.start:m.end]...)
-		}
-		c.out = append(c.out[:base], tmp...)
-		// Where each member now is.
-		pos := base + 1
-		for k := range members {
-			n := members[k].end - members[k].start
-			members[k].start, members[k].end = pos, pos+n
-			pos += n + 1
+		if err := c.sortMembers(base, members); err != nil {
+			return 0, err
 		}
 	}
 	c.out = append(c.out, '}')
@@ -717,4 +772,93 @@ func (c *canonicalizer) object(i int) (int, error) {
 		c.top = members
 	}
 	return i, nil
+}
+
+// members appends the members of a non-empty object from src[i], comma
+// separated, in input order, and returns them with the index after the
+// closing '}'. sorted reports whether they came in key order; a key equal
+// to the one before it is refused here, one further back by sortMembers.
+func (c *canonicalizer) members(i int) (members []member, sorted bool, end int, err error) {
+	sorted = true
+	for more := true; more; {
+		if len(members) > 0 {
+			c.out = append(c.out, ',')
+		}
+		var m member
+		if m, i, err = c.member(i); err != nil {
+			return nil, false, 0, err
+		}
+		if n := len(members); n > 0 {
+			switch cmp := bytes.Compare(members[n-1].key, m.key); {
+			case cmp == 0:
+				return nil, false, 0, errFallback
+			case cmp > 0:
+				sorted = false
+			}
+		}
+		members = append(members, m)
+		if more, i, err = c.next(i, '}'); err != nil {
+			return nil, false, 0, err
+		}
+	}
+	return members, sorted, i, nil
+}
+
+// member appends `"key":value` for the member at src[i] and returns it
+// with the index after its value. Keys must be plain strings without
+// upper-case letters: encoding/json matches field names
+// case-insensitively; with lower-case keys only, the decode sees exactly
+// what was signed.
+func (c *canonicalizer) member(i int) (member, int, error) {
+	if i >= len(c.src) || c.src[i] != '"' {
+		return member{}, 0, errFallback
+	}
+	j, err := c.str(i)
+	if err != nil {
+		return member{}, 0, err
+	}
+	m := member{key: c.src[i+1 : j-1], start: len(c.out)}
+	if bytes.ContainsFunc(m.key, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
+		return member{}, 0, errFallback
+	}
+	c.out = append(c.out, c.src[i:j]...)
+	i = c.ws(j)
+	if i >= len(c.src) || c.src[i] != ':' {
+		return member{}, 0, errFallback
+	}
+	c.out = append(c.out, ':')
+	if i, err = c.value(c.ws(i + 1)); err != nil {
+		return member{}, 0, err
+	}
+	m.end = len(c.out)
+	return m, i, nil
+}
+
+// sortMembers rewrites the object written from out[base] (its '{' and
+// members, comma-separated, not yet closed) with members sorted by key,
+// and updates members to where each now is. Duplicate keys, which the
+// caller's check of neighbours in input order can miss, are refused.
+func (c *canonicalizer) sortMembers(base int, members []member) error {
+	slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	for k := 1; k < len(members); k++ {
+		if bytes.Equal(members[k-1].key, members[k].key) {
+			return errFallback
+		}
+	}
+	tmp := make([]byte, 0, len(c.out)-base)
+	tmp = append(tmp, '{')
+	for k, m := range members {
+		if k > 0 {
+			tmp = append(tmp, ',')
+		}
+		tmp = append(tmp, c.out[m.start:m.end]...)
+	}
+	c.out = append(c.out[:base], tmp...)
+	pos := base + 1
+	for k := range members {
+		n := members[k].end - members[k].start
+		members[k].start, members[k].end = pos, pos+n
+		pos += n + 1
+	}
+	return nil
 }

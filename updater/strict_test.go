@@ -242,15 +242,20 @@ func TestSharedRefreshSurvivesCancelledCaller(t *testing.T) {
 	}))
 	defer srv.Close()
 	u := newUpdater(t, srv.URL+"/", r.TrustedRoot(), t.TempDir())
+	waiting := make(chan struct{}, 2)
+	updater.SetRefreshWaiting(u, func() { waiting <- struct{}{} })
 	w := firstWheel(t, r)
 
 	ctx1, cancel := context.WithCancel(context.Background())
 	first := make(chan error, 1)
 	go func() { _, err := u.Target(ctx1, w.Path); first <- err }()
-	<-hit
+	<-hit // the first caller's refresh is in flight, held at the timestamp
+	<-waiting
 	second := make(chan error, 1)
 	go func() { _, err := u.Target(context.Background(), w.Path); second <- err }()
-	time.Sleep(100 * time.Millisecond) // let the second caller join the refresh
+	// The refresh cannot end before release, so a second caller waiting
+	// on it has joined the first one's refresh rather than started its own.
+	<-waiting
 	cancel()
 	if err := <-first; !errors.Is(err, context.Canceled) {
 		t.Fatalf("first caller: err = %v, want context.Canceled", err)

@@ -146,6 +146,9 @@ type Updater struct {
 	cur *epoch
 
 	sf singleflight.Group
+	// refreshWaiting, when set (by tests), is called once a caller of
+	// refresh is registered with the shared refresh and about to wait.
+	refreshWaiting func()
 }
 
 // New checks cfg and returns an Updater. It does no network I/O.
@@ -237,6 +240,9 @@ func (u *Updater) refresh(ctx context.Context) (*epoch, error) {
 		u.mu.Unlock()
 		return e, nil
 	})
+	if u.refreshWaiting != nil {
+		u.refreshWaiting()
+	}
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -211,31 +211,26 @@ func (p *markerParser) keyword(word string) bool {
 func isMarkerIdent(c byte) bool { return isAlnum(c) || c == '_' || c == '.' }
 
 func (p *markerParser) or(depth int) (markerNode, error) {
-	l, err := p.and(depth)
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("or") {
-		r, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		l = &markerBool{or: true, l: l, r: r}
-	}
-	return l, nil
+	return p.chain(depth, "or", p.and)
 }
 
 func (p *markerParser) and(depth int) (markerNode, error) {
-	l, err := p.atom(depth)
+	return p.chain(depth, "and", p.atom)
+}
+
+// chain reads operand (op operand)*, op "and" or "or", grouping to the
+// left.
+func (p *markerParser) chain(depth int, op string, operand func(depth int) (markerNode, error)) (markerNode, error) {
+	l, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
-	for p.keyword("and") {
-		r, err := p.atom(depth)
+	for p.keyword(op) {
+		r, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
-		l = &markerBool{l: l, r: r}
+		l = &markerBool{or: op == "or", l: l, r: r}
 	}
 	return l, nil
 }

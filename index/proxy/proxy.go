@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -123,12 +124,7 @@ func (p *Handler) serveProjects(w http.ResponseWriter, r *http.Request) {
 		p.notAcceptable(w, r)
 		return
 	}
-	var buf bytes.Buffer
-	if ct == simple.ContentTypeJSON {
-		err = pl.RenderJSON(&buf)
-	} else {
-		err = pl.RenderHTML(&buf)
-	}
+	buf, err := render(pl, ct)
 	if err != nil {
 		p.fail(w, r, "project list", err)
 		return
@@ -210,12 +206,7 @@ func (p *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := index.RenderablePage(vp, "../../files/"+url.PathEscape(name)+"/")
-	var buf bytes.Buffer
-	if ct == simple.ContentTypeJSON {
-		err = page.RenderJSON(&buf)
-	} else {
-		err = page.RenderHTML(&buf)
-	}
+	buf, err := render(page, ct)
 	if err != nil {
 		p.fail(w, r, "index page of "+name, err)
 		return
@@ -463,4 +454,22 @@ func StatusFor(err error) int {
 		return http.StatusInsufficientStorage
 	}
 	return http.StatusBadGateway
+}
+
+// renderable is a page or the project list.
+type renderable interface {
+	RenderJSON(io.Writer) error
+	RenderHTML(io.Writer) error
+}
+
+// render renders v in the negotiated content type ct (JSON or HTML).
+func render(v renderable, ct string) (*bytes.Buffer, error) {
+	var buf bytes.Buffer
+	var err error
+	if ct == simple.ContentTypeJSON {
+		err = v.RenderJSON(&buf)
+	} else {
+		err = v.RenderHTML(&buf)
+	}
+	return &buf, err
 }

@@ -134,9 +134,9 @@ func (r *Repo) Heal() error {
 func (r *Repo) RotateRootBad(kind string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fresh, err := generateKey(r.online.typ)
+	fresh, err := r.newOnlineTypeKey()
 	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
+		return err
 	}
 	next := r.st.RootVersion + 1
 	version := next
@@ -206,14 +206,7 @@ func (r *Repo) ExpireRole(role string) error {
 	case role == RoleSnapshot:
 		r.bump(RoleSnapshot)
 		r.st.Roles[RoleSnapshot].Expires = r.expiredNow()
-		if err := r.publishSnapshot(nil); err != nil {
-			return err
-		}
-		r.bump(RoleTimestamp)
-		if err := r.publishTimestamp(r.st.Roles[RoleSnapshot].Version, true); err != nil {
-			return err
-		}
-		return r.save()
+		return r.publishSnapshotAndTimestamp(nil, true)
 	case r.isTargetsRole(role):
 		r.bump(role)
 		r.st.Roles[role].Expires = r.expiredNow()
@@ -272,14 +265,7 @@ func (r *Repo) Rollback(role string) error {
 			return fmt.Errorf("repogen: %s has no older version", role)
 		}
 		r.bump(RoleSnapshot)
-		if err := r.publishSnapshot(map[string]int64{role: old}); err != nil {
-			return err
-		}
-		r.bump(RoleTimestamp)
-		if err := r.publishTimestamp(r.st.Roles[RoleSnapshot].Version, false); err != nil {
-			return err
-		}
-		return r.save()
+		return r.publishSnapshotAndTimestamp(map[string]int64{role: old}, false)
 	}
 	return fmt.Errorf("repogen: cannot roll back %q", role)
 }
@@ -328,6 +314,18 @@ func (r *Repo) roleFile(role string) (string, error) {
 	return "", fmt.Errorf("repogen: %q is not an online role", role)
 }
 
+// readRoleFile returns the published file name of role's current
+// version (roleFile) and its bytes.
+func (r *Repo) readRoleFile(role string) (rel string, data []byte, err error) {
+	if rel, err = r.roleFile(role); err != nil {
+		return "", nil, err
+	}
+	if data, err = os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(rel))); err != nil {
+		return "", nil, fmt.Errorf("repogen: %w", err)
+	}
+	return rel, data, nil
+}
+
 // SignBinWithWrongKey replaces the current version of bin with the same
 // content signed by a key nobody delegated to. The signature claims the
 // online key's keyid, so a client has to check the signature itself, not
@@ -335,17 +333,13 @@ func (r *Repo) roleFile(role string) (string, error) {
 func (r *Repo) SignBinWithWrongKey(bin string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rel, err := r.roleFile(bin)
+	rel, data, err := r.readRoleFile(bin)
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(rel)))
+	wrong, err := r.newOnlineTypeKey()
 	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
-	}
-	wrong, err := generateKey(r.online.typ)
-	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
+		return err
 	}
 	switch bin {
 	case RoleTimestamp:
@@ -424,10 +418,9 @@ func (r *Repo) TamperFile(path string, keepLength bool) error {
 func (r *Repo) TamperPage(project string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := NormalizeName(project)
-	p := r.st.Projects[name]
-	if p == nil {
-		return fmt.Errorf("repogen: no project %s", name)
+	name, p, err := r.existingProject(project)
+	if err != nil {
+		return err
 	}
 	evil := &fileState{
 		Filename: distName(name) + "-666.0.0-py3-none-any.whl",
@@ -459,10 +452,9 @@ func (r *Repo) TamperPage(project string) error {
 func (r *Repo) ListOnPage(project string, f FileInfo) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := NormalizeName(project)
-	p := r.st.Projects[name]
-	if p == nil {
-		return fmt.Errorf("repogen: no project %s", name)
+	name, p, err := r.existingProject(project)
+	if err != nil {
+		return err
 	}
 	owner := r.st.Projects[NormalizeName(f.Project)]
 	var listed *fileState

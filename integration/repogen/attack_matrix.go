@@ -3,8 +3,6 @@ package repogen
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -29,19 +27,15 @@ const (
 func (r *Repo) SignOnlineBad(role, kind string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rel, err := r.roleFile(role)
+	rel, data, err := r.readRoleFile(role)
 	if err != nil {
 		return err
-	}
-	data, err := os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(rel)))
-	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
 	}
 	var key *signingKey
 	switch kind {
 	case BadSigUnknownKey:
-		if key, err = generateKey(r.online.typ); err != nil {
-			return fmt.Errorf("repogen: %w", err)
+		if key, err = r.newOnlineTypeKey(); err != nil {
+			return err
 		}
 	case BadSigOtherRoleKey:
 		key = r.root[0]

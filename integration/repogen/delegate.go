@@ -2,7 +2,6 @@ package repogen
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -43,13 +42,9 @@ func (r *Repo) DelegateTargets(role string, paths []string, perBinKeys bool) err
 	roleMD.Signed.Version = 1
 	var roleSigner *signingKey
 	for _, bin := range order {
-		rel, err := r.roleFile(bin)
+		_, data, err := r.readRoleFile(bin)
 		if err != nil {
 			return err
-		}
-		data, err := os.ReadFile(r.metadataPath(rel[len(metadataDir)+1:]))
-		if err != nil {
-			return fmt.Errorf("repogen: %w", err)
 		}
 		md, err := metadata.Targets().FromBytes(data)
 		if err != nil {
@@ -57,8 +52,8 @@ func (r *Repo) DelegateTargets(role string, paths []string, perBinKeys bool) err
 		}
 		key := r.online
 		if perBinKeys {
-			if key, err = generateKey(r.online.typ); err != nil {
-				return fmt.Errorf("repogen: %w", err)
+			if key, err = r.newOnlineTypeKey(); err != nil {
+				return err
 			}
 		}
 		if roleSigner == nil {
@@ -121,13 +116,9 @@ func (r *Repo) DelegateTargets(role string, paths []string, perBinKeys bool) err
 func (r *Repo) SetSpecVersion(role, v string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rel, err := r.roleFile(role)
+	rel, data, err := r.readRoleFile(role)
 	if err != nil {
 		return err
-	}
-	data, err := os.ReadFile(r.metadataPath(rel[len(metadataDir)+1:]))
-	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
 	}
 	var out []byte
 	switch role {

@@ -34,6 +34,15 @@ type signingKey struct {
 	pub  *metadata.Key
 }
 
+// newOnlineTypeKey generates a key of the online key's type.
+func (r *Repo) newOnlineTypeKey() (*signingKey, error) {
+	k, err := generateKey(r.online.typ)
+	if err != nil {
+		return nil, fmt.Errorf("repogen: %w", err)
+	}
+	return k, nil
+}
+
 func generateKey(keyType string) (*signingKey, error) {
 	var priv crypto.Signer
 	var err error

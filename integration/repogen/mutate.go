@@ -123,14 +123,7 @@ func (r *Repo) AddTarget(targetPath string, data []byte) error {
 // reason, which may be empty, re-rendering its pages and re-signing the
 // page's bin, snapshot and timestamp.
 func (r *Repo) Yank(project, version, reason string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	name := NormalizeName(project)
-	return r.changeReleases(func() ([]string, error) {
-		p := r.st.Projects[name]
-		if p == nil {
-			return nil, fmt.Errorf("repogen: no project %s", name)
-		}
+	return r.changeProject(project, func(name string, p *projectState) error {
 		n := 0
 		for _, f := range p.Files {
 			if f.Version == version {
@@ -139,7 +132,35 @@ func (r *Repo) Yank(project, version, reason string) error {
 			}
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("repogen: %s has no version %s", name, version)
+			return fmt.Errorf("repogen: %s has no version %s", name, version)
+		}
+		return nil
+	})
+}
+
+// existingProject returns project's normalized name and state, or an
+// error if the repository has no such project.
+func (r *Repo) existingProject(project string) (string, *projectState, error) {
+	name := NormalizeName(project)
+	p := r.st.Projects[name]
+	if p == nil {
+		return name, nil, fmt.Errorf("repogen: no project %s", name)
+	}
+	return name, p, nil
+}
+
+// changeProject is changeReleases, under r's lock, for a change to the
+// files of project, which must exist.
+func (r *Repo) changeProject(project string, change func(name string, p *projectState) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changeReleases(func() ([]string, error) {
+		name, p, err := r.existingProject(project)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(name, p); err != nil {
+			return nil, err
 		}
 		return []string{name}, nil
 	})
@@ -182,9 +203,9 @@ func (r *Repo) RotateRoot(newKeys, threshold int) error {
 	}
 	var fresh []*signingKey
 	for range newKeys {
-		k, err := generateKey(r.online.typ)
+		k, err := r.newOnlineTypeKey()
 		if err != nil {
-			return fmt.Errorf("repogen: %w", err)
+			return err
 		}
 		fresh = append(fresh, k)
 	}
@@ -218,9 +239,9 @@ func (r *Repo) RotateOnlineKey() error {
 func (r *Repo) rotateOnlineKey(restart bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k, err := generateKey(r.online.typ)
+	k, err := r.newOnlineTypeKey()
 	if err != nil {
-		return fmt.Errorf("repogen: %w", err)
+		return err
 	}
 	md, err := r.buildRoot(r.st.RootVersion+1, r.expiresFromNow(RoleRoot), r.root, r.st.RootThreshold, k)
 	if err != nil {
@@ -261,14 +282,7 @@ func fitsFilesystem(p string) bool {
 // and timestamp are re-signed. The files stay on disk, as on a mirror
 // that still has them.
 func (r *Repo) RemoveRelease(project, version string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	name := NormalizeName(project)
-	return r.changeReleases(func() ([]string, error) {
-		p := r.st.Projects[name]
-		if p == nil {
-			return nil, fmt.Errorf("repogen: no project %s", name)
-		}
+	return r.changeProject(project, func(name string, p *projectState) error {
 		kept := p.Files[:0:0]
 		for _, f := range p.Files {
 			if f.Version != version {
@@ -276,9 +290,9 @@ func (r *Repo) RemoveRelease(project, version string) error {
 			}
 		}
 		if len(kept) == len(p.Files) {
-			return nil, fmt.Errorf("repogen: %s has no version %s", name, version)
+			return fmt.Errorf("repogen: %s has no version %s", name, version)
 		}
 		p.Files = kept
-		return []string{name}, nil
+		return nil
 	})
 }

@@ -58,10 +58,13 @@ const (
 	maxBitLength      = 14
 )
 
-// DefaultExpiry is the lifetime each role is signed for unless
-// Options.Expiry says otherwise: root and targets are long-lived, the roles
-// the online key re-signs all the time expire after a day.
-var DefaultExpiry = map[string]time.Duration{
+// DefaultExpiry is the lifetime role is signed for unless Options.Expiry
+// says otherwise (zero for a role the generator does not know): root and
+// targets are long-lived, the roles the online key re-signs all the time
+// expire after a day.
+func DefaultExpiry(role string) time.Duration { return defaultExpiry[role] }
+
+var defaultExpiry = map[string]time.Duration{
 	RoleRoot:      365 * 24 * time.Hour,
 	RoleTargets:   365 * 24 * time.Hour,
 	RoleSnapshot:  24 * time.Hour,
@@ -126,7 +129,7 @@ func (s *settings) expiry(role string) time.Duration {
 			return d
 		}
 	}
-	return DefaultExpiry[role]
+	return defaultExpiry[role]
 }
 
 // normalizeOptions fills in defaults and rejects settings the generator
@@ -181,7 +184,7 @@ func normalizeOptions(o Options) (Options, error) {
 		}
 	}
 	for role, d := range o.Expiry {
-		if _, ok := DefaultExpiry[role]; !ok {
+		if _, ok := defaultExpiry[role]; !ok {
 			return o, fmt.Errorf("repogen: expiry for unknown role %q (want root, targets, snapshot, timestamp or bins)", role)
 		}
 		if d == 0 {

@@ -570,11 +570,19 @@ func (r *Repo) commit(roles []string) error {
 // commitSnapshot publishes a new snapshot and timestamp and saves state.
 func (r *Repo) commitSnapshot() error {
 	r.bump(RoleSnapshot)
-	if err := r.publishSnapshot(nil); err != nil {
+	return r.publishSnapshotAndTimestamp(nil, true)
+}
+
+// publishSnapshotAndTimestamp publishes the snapshot at its current
+// (already bumped) version, with the role versions in override instead of
+// the current ones, then a new timestamp naming it (legit as
+// publishTimestamp takes it), and saves state.
+func (r *Repo) publishSnapshotAndTimestamp(override map[string]int64, legit bool) error {
+	if err := r.publishSnapshot(override); err != nil {
 		return err
 	}
 	r.bump(RoleTimestamp)
-	if err := r.publishTimestamp(r.st.Roles[RoleSnapshot].Version, true); err != nil {
+	if err := r.publishTimestamp(r.st.Roles[RoleSnapshot].Version, legit); err != nil {
 		return err
 	}
 	return r.save()
