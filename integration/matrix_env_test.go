@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -454,6 +455,10 @@ func (e *matrixEnv) runVerify(t *testing.T, want cellWant) {
 var matrixPipArgs = append([]string{"--timeout", "120"}, attackPipArgs...)
 
 func (e *matrixEnv) runProxy(t *testing.T, want cellWant) {
+	if want.request != nil {
+		e.runProxyRequest(t, want)
+		return
+	}
 	py := requirePython(t)
 	p := e.proxy
 	target, out, err := pipInstall(t, py, p.URL, append(matrixPipArgs, e.pipReq)...)
@@ -535,4 +540,49 @@ func (e *matrixEnv) runProxy(t *testing.T, want cellWant) {
 	}
 	assertNothingInstalled(t, target)
 	assertCacheVerified(t, p.Home, e.tr)
+}
+
+// runProxyRequest sends the row's own request to the proxy (an attack
+// that is not made through pip) and checks the answer: the status, the
+// refusal's words, no raw control characters, and that none of what the
+// proxy would show its own clients (status page JSON, index pages) is in
+// the answer.
+func (e *matrixEnv) runProxyRequest(t *testing.T, want cellWant) {
+	rq := want.request
+	req, err := http.NewRequest(rq.method, e.proxy.Base+rq.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range rq.header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want.status || !strings.Contains(string(body), "tufpip: refused") {
+		t.Fatalf("%s %s: %d %q, want %d with a refusal", rq.method, rq.path, resp.StatusCode, body, want.status)
+	}
+	for _, s := range want.text {
+		if !strings.Contains(string(body), e.expand(s)) {
+			t.Errorf("%s %s: the refusal %q does not say %q", rq.method, rq.path, body, e.expand(s))
+		}
+	}
+	for _, leak := range []string{`"metadata_url"`, `"roles"`, "<a href", e.proxyFile} {
+		if leak != "" && strings.Contains(string(body), leak) {
+			t.Errorf("%s %s: the answer leaks %q: %q", rq.method, rq.path, leak, body)
+		}
+	}
+	if i := rawControl(string(body)); i >= 0 {
+		t.Errorf("the refusal has a raw control character at byte %d: %q", i, body)
+	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+	}
 }

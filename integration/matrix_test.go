@@ -62,6 +62,20 @@ type cellWant struct {
 	// note flags an outcome that is safe but not what it should be (a
 	// finding); the document shows it.
 	note string
+	// request, for the proxy column of an attack that is not made
+	// through pip (a web page's requests, say): what the attacker sends
+	// instead, with what the proxy must answer in status and text.
+	request *attackRequest
+}
+
+// attackRequest is an HTTP request to the proxy that is not pip's.
+type attackRequest struct {
+	// describe says who sends it, for the document.
+	describe string
+	method   string
+	// path is below the proxy's base URL.
+	path   string
+	header map[string]string
 }
 
 // matrixRow is one attack.
@@ -456,6 +470,7 @@ func matrixRows() []matrixRow {
 	rows = append(rows, disclosureRows()...)
 	rows = append(rows, roleNameRows()...)
 	rows = append(rows, requirementsRows()...)
+	rows = append(rows, rebindingRows()...)
 	return rows
 }
 
@@ -809,6 +824,9 @@ func TestAttackMatrixDoc(t *testing.T) {
 			case w.na != "" && (w.ok || w.exit != 0 || w.status != 0 || len(w.text) > 0):
 				t.Errorf("%s/%s: both n/a and an expectation", r.name, col)
 			case w.na != "":
+			case col == colProxy && w.request != nil && (w.status == 0 || len(w.text) == 0):
+				t.Errorf("%s/%s: a request with no status or refusal text to check", r.name, col)
+			case col == colProxy && w.request != nil:
 			case col == colProxy && !w.ok && (w.status == 0 || (w.at != "page" && w.at != "file") || len(w.text) == 0):
 				t.Errorf("%s/%s: neither a test (status, URL and refusal text) nor an n/a reason", r.name, col)
 			case col != colProxy && !w.ok && (w.exit == 0 || len(w.text) == 0):
@@ -846,6 +864,8 @@ func renderCell(row *matrixRow, col string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`TestMatrix/%s/%s`<br>", row.name, col)
 	switch {
+	case col == colProxy && w.request != nil:
+		fmt.Fprintf(&b, "%s: %d", mdEscape(w.request.describe), w.status)
 	case w.ok && col == colProxy:
 		b.WriteString("pip installs lib 1.1")
 	case w.ok:
