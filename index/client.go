@@ -52,6 +52,12 @@ type VerifiedFile struct {
 	Target updater.TargetInfo
 	// Metadata is set when the file's PEP 658 metadata can be verified.
 	Metadata *updater.TargetInfo
+	// Repositories, set only when several repositories serve one index
+	// (index/multirepo), are those that vouched for the file with
+	// identical length and hashes; Repository is the one whose client
+	// fetches it.
+	Repositories []string
+	Repository   string
 }
 
 // MetadataURL is where upstream serves the file's core metadata.
@@ -67,6 +73,10 @@ type Omission struct {
 	// not.
 	Owner   string
 	Foreign bool
+	// Consensus is set when several repositories serve one index and the
+	// file was left out because not enough of them vouched for it with
+	// identical length and hashes (index/multirepo); Reason names them.
+	Consensus bool
 }
 
 // VerifiedPage is a project page reduced to what can be verified.
@@ -80,6 +90,12 @@ type VerifiedPage struct {
 	// from the unverified page and every file is individually signed.
 	PageTarget *updater.TargetInfo
 	Omitted    []Omission
+	// Repositories, set only when several repositories serve one index
+	// (index/multirepo), are those whose verified page of the project
+	// the page was combined from; Mapping is the map file's mapping
+	// (from 1) that decided it.
+	Repositories []string
+	Mapping      int
 }
 
 // ValidUntil is when the TUF metadata that vouched for the page and its

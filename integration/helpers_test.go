@@ -153,11 +153,17 @@ type proxyOptions struct {
 	globalsAfter bool
 	// args are more proxy flags; env more environment variables.
 	args, env []string
+	// argv, if set, is the whole command line (after --home), for a
+	// proxy that serves no single repository (a map file's).
+	argv []string
 }
 
 // proxyArgs is the command line the tests run the proxy with: global
 // flags before the subcommand, as in the README, unless o.globalsAfter.
 func proxyArgs(tr *testRepo, o proxyOptions) []string {
+	if o.argv != nil {
+		return append([]string{"--home", o.home}, o.argv...)
+	}
 	globals := []string{
 		"--home", o.home,
 		"--metadata-url", tr.URL + "/metadata/",

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/index/multirepo"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
 )
@@ -47,11 +48,14 @@ func describe(err error) (msg, hint string, code int) {
 		mm   *updater.MismatchError
 		rErr *httpx.RedirectError
 		hs   *httpx.StatusError
+		mErr *multirepo.MapError
 	)
 	switch {
 	case errors.As(err, &ue):
 		// The user's to fix, with what to do when the code knows.
 		return msg, ue.hint, exitUsage
+	case errors.As(err, &mErr):
+		return msg, "fix the map file: every repository it names must be registered with \"tufpip init\", every mapping needs paths, repositories and a threshold from 1 to the number of its repositories (see docs/multirepo.md); nothing was served", exitUsage
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", interruptExitCode(err)
 	case errors.Is(err, cache.ErrCacheFull):

@@ -25,6 +25,7 @@ type proxyOptions struct {
 	allowRemote bool
 	hostnames   []string
 	refusalTTL  time.Duration
+	mapFile     string
 	ready       func(url string) // tests learn the URL here
 }
 
@@ -60,6 +61,19 @@ gets 421 Misdirected Request. With --allow-remote, list the names and
 addresses clients use:
   tufpip proxy --listen 0.0.0.0:8458 --allow-remote --hostname tufpip.internal,10.0.0.5
 
+Several repositories behind one index (TAP 4): --map FILE names
+repositories registered with "tufpip init" and says, per pattern of PEP
+503 normalized project names (path.Match globs: corp-*, *), which of them
+must vouch for a project, how many must agree on each file's length and
+hashes, and whether the search stops there ("terminating": a name the
+internal repository claims is never looked up anywhere else). The first
+matching mapping decides; a project no mapping matches gets 404. This one
+index replaces pip's --extra-index-url, which takes the highest version
+from any index (dependency confusion):
+  tufpip proxy --map /etc/tufpip/map.json
+/-/status and the log then say which repositories vouched for each page
+and file. See docs/multirepo.md.
+
 /-/status reports the trusted TUF versions and expiries, cache size and
 hit rate; /-/healthz answers "ok". SIGINT or SIGTERM stops it after
 in-flight requests finish.`,
@@ -71,6 +85,7 @@ in-flight requests finish.`,
 	cmd.Flags().StringVarP(&o.listen, "listen", "l", "127.0.0.1:8458", "address to listen on")
 	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (anyone who can reach it can use your cache)")
 	cmd.Flags().StringSliceVar(&o.hostnames, "hostname", nil, "a host name or IP address clients reach the proxy by, besides loopback and --listen (repeatable or comma-separated; other Host headers get 421)")
+	cmd.Flags().StringVar(&o.mapFile, "map", "", mapFlagHelp)
 	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", proxy.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
 	return cmd
 }
@@ -85,6 +100,9 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	if !g.verbose && !g.quiet {
 		// One line per served file is part of what the proxy promises.
 		g.logger = newLogger(g.stderr, slog.LevelInfo)
+	}
+	if o.mapFile != "" {
+		return runMapProxy(ctx, g, o, hosts)
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
@@ -101,7 +119,33 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	window, _ := g.freshness()
 	pcfg := proxyConfig(window, g.refresh, o.refusalTTL, s.up.Refresh)
 	pcfg.Client, pcfg.Status, pcfg.Hosts, pcfg.Logger = s.client(), s.up.Status, hosts, g.logger
-	return serveProxy(ctx, g, s, o, pcfg)
+	return serveProxy(ctx, g, fmt.Sprintf("%q (%s layout)", s.rc.Name, s.rc.Layout), o, pcfg)
+}
+
+// runMapProxy is runProxy with a map file: one session per repository,
+// each refreshed once up front; one that fails is reported and fails
+// only the projects mapped to it.
+func runMapProxy(ctx context.Context, g *globals, o *proxyOptions, hosts []string) error {
+	ms, err := g.openMapSessions(ctx, o.mapFile)
+	if err != nil {
+		return err
+	}
+	err = ms.refreshAll(ctx, func(name string, err error) {
+		g.logger.Warn("initial TUF refresh failed; projects mapped only to this repository will be refused", "repository", name, "err", err)
+	})
+	if err != nil {
+		return err
+	}
+	window, _ := g.freshness()
+	pcfg := proxyConfig(window, g.refresh, o.refusalTTL, nil)
+	pcfg.Multi = ms.resolver(g, window == 0 || g.refresh)
+	pcfg.BeforePage = nil
+	for _, name := range ms.m.Repositories {
+		s := ms.sessions[name]
+		pcfg.Repositories = append(pcfg.Repositories, proxy.Repository{Name: name, Layout: s.site.Layout, IndexURL: s.rc.IndexURL, Status: s.up.Status})
+	}
+	pcfg.Hosts, pcfg.Logger = hosts, g.logger
+	return serveProxy(ctx, g, fmt.Sprintf("map %s (repositories %s)", o.mapFile, ms.names()), o, pcfg)
 }
 
 // checkProxyFlags refuses a --listen address that is not loopback
@@ -142,7 +186,7 @@ func proxyConfig(window time.Duration, refresh bool, refusalTTL time.Duration, r
 
 // serveProxy listens, prints where to point pip, and serves until ctx
 // ends, then shuts down gracefully.
-func serveProxy(ctx context.Context, g *globals, s *session, o *proxyOptions, pcfg proxy.Config) error {
+func serveProxy(ctx context.Context, g *globals, what string, o *proxyOptions, pcfg proxy.Config) error {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
@@ -155,7 +199,7 @@ func serveProxy(ctx context.Context, g *globals, s *session, o *proxyOptions, pc
 	url := "http://" + ln.Addr().String() + "/simple/"
 	if !g.quiet {
 		out := g.stderr
-		fmt.Fprintf(out, "tufpip proxy for %q (%s layout) serving verified files at %s\n\n", s.rc.Name, s.rc.Layout, url)
+		fmt.Fprintf(out, "tufpip proxy for %s serving verified files at %s\n\n", what, url)
 		fmt.Fprintf(out, "  pip install --index-url %s PKG\n", url)
 		fmt.Fprintf(out, "  export PIP_INDEX_URL=%s\n", url)
 		fmt.Fprintf(out, "  export UV_INDEX_URL=%s\n\n", url)

@@ -224,6 +224,16 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := g.openStore()
+	if err != nil {
+		return nil, fmt.Errorf("opening artifact cache: %w", err)
+	}
+	return g.openRepoSession(ctx, rc, store)
+}
+
+// openRepoSession is openSession for a resolved repository, with the
+// artifact cache it shares with other sessions (a map file's).
+func (g *globals) openRepoSession(ctx context.Context, rc repoConfig, store *cache.Store) (*session, error) {
 	d := g.dirs()
 	rc, creds, err := g.repoCredentials(rc)
 	if err != nil {
@@ -271,10 +281,7 @@ func (g *globals) openSession(ctx context.Context) (*session, error) {
 	if s.site, err = siteOf(rc); err != nil {
 		return nil, err
 	}
-	s.store, err = g.openStore()
-	if err != nil {
-		return nil, fmt.Errorf("opening artifact cache: %w", err)
-	}
+	s.store = store
 	return s, nil
 }
 

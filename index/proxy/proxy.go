@@ -11,12 +11,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tufpip/tufpip/cache"
 	"github.com/tufpip/tufpip/index"
+	"github.com/tufpip/tufpip/index/multirepo"
 	"github.com/tufpip/tufpip/index/packaging"
 	"github.com/tufpip/tufpip/index/simple"
 	"github.com/tufpip/tufpip/updater"
@@ -44,6 +47,20 @@ type Config struct {
 	// DefaultRefusalTTL, negative disables it.
 	RefusalTTL time.Duration
 	Logger     *slog.Logger
+	// Multi, if set, answers for projects from several repositories as a
+	// TAP 4 map file says (index/multirepo); Client, Status and
+	// BeforePage are then unused, and Repositories feeds /-/status.
+	Multi        *multirepo.Resolver
+	Repositories []Repository
+}
+
+// Repository is one repository behind a proxy with a map file, as
+// /-/status reports it.
+type Repository struct {
+	Name     string
+	Layout   index.Layout
+	IndexURL string
+	Status   func(ctx context.Context) (updater.Status, error)
 }
 
 // Handler is a PEP 503/691 Simple API server that serves only pages and
@@ -59,7 +76,24 @@ type Handler struct {
 	pageHits, pageMisses atomic.Int64
 	filesServed          atomic.Int64
 	refused              atomic.Int64
+
+	// vouched: with a map file, who vouched for the pages served last.
+	vouchedMu sync.Mutex
+	vouched   map[string]PageVouchers
 }
+
+// PageVouchers says which repositories vouched for a project's page and
+// for each of its files (with a map file).
+type PageVouchers struct {
+	Project      string              `json:"project"`
+	Mapping      int                 `json:"mapping"`
+	Repositories []string            `json:"repositories"`
+	Files        map[string][]string `json:"files"`
+	Left         map[string]string   `json:"left_out,omitempty"`
+}
+
+// maxVouched bounds the pages /-/status remembers.
+const maxVouched = 1000
 
 // New returns the proxy handler.
 func New(cfg Config) *Handler {
@@ -114,7 +148,11 @@ func (p *Handler) redirectProject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Handler) serveProjects(w http.ResponseWriter, r *http.Request) {
-	pl, err := p.cfg.Client.Projects(r.Context())
+	projects := p.cfg.Client.Projects
+	if p.cfg.Multi != nil {
+		projects = p.cfg.Multi.Projects
+	}
+	pl, err := projects(r.Context())
 	if err != nil {
 		p.fail(w, r, "project list", err)
 		return
@@ -156,6 +194,16 @@ func (p *Handler) page(ctx context.Context, name string) (vp *index.VerifiedPage
 	p.pageMisses.Add(1)
 	if p.cfg.BeforePage != nil {
 		err = p.cfg.BeforePage(ctx)
+	}
+	if p.cfg.Multi != nil {
+		// Each repository stands on its own: no stale fallback across
+		// a consensus (one failing repository fails only its mappings).
+		if vp, err = p.cfg.Multi.Page(ctx, name); err != nil {
+			return nil, false, err
+		}
+		p.recordVouchers(vp)
+		p.cfg.Pages.Put(vp)
+		return vp, false, nil
 	}
 	if err == nil {
 		vp, err = p.cfg.Client.Page(ctx, name)
@@ -262,7 +310,7 @@ func (p *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	if vf == nil {
 		for _, o := range vp.Omitted {
-			if o.Filename == base && o.Foreign {
+			if o.Filename == base && (o.Foreign || o.Consensus) {
 				p.refuse(w, r, http.StatusNotFound, "", "%s is not a verified file of %s: %s", filename, name, o.Reason)
 				return
 			}
@@ -270,14 +318,17 @@ func (p *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, http.StatusNotFound, "", "%s is not a verified file of %s", filename, name)
 		return
 	}
-	open := p.cfg.Client.Open
+	open, openMeta := p.cfg.Client.Open, p.cfg.Client.OpenMetadata
+	if p.cfg.Multi != nil {
+		open, openMeta = p.cfg.Multi.Open, p.cfg.Multi.OpenMetadata
+	}
 	ti := vf.Target
 	if wantMeta {
 		if vf.Metadata == nil {
 			p.refuse(w, r, http.StatusNotFound, "", "core metadata of %s cannot be verified", base)
 			return
 		}
-		open, ti = p.cfg.Client.OpenMetadata, *vf.Metadata
+		open, ti = openMeta, *vf.Metadata
 	}
 	key := "file " + name + "/" + filename
 	if err := p.remembered(key); err != nil {
@@ -293,7 +344,12 @@ func (p *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	defer ent.Close()
 	p.filesServed.Add(1)
 	alg := ti.KnownHashes()[0]
-	p.cfg.Logger.Info("served verified file", "file", filename, "target", ti.Path, alg, ti.Hashes[alg], "bytes", ent.Size, "role", ti.Role, "snapshot", ti.SnapshotVersion)
+	if len(vf.Repositories) > 0 {
+		p.cfg.Logger.Info("served verified file", "file", filename, "target", ti.Path, alg, ti.Hashes[alg], "bytes", ent.Size, "role", ti.Role, "snapshot", ti.SnapshotVersion,
+			"project", name, "repositories", strings.Join(vf.Repositories, ","), "from", vf.Repository)
+	} else {
+		p.cfg.Logger.Info("served verified file", "file", filename, "target", ti.Path, alg, ti.Hashes[alg], "bytes", ent.Size, "role", ti.Role, "snapshot", ti.SnapshotVersion)
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Tufpip-Verified", "true")
 	if wantMeta {
@@ -320,31 +376,103 @@ type Status struct {
 	FilesServed int64           `json:"files_served"`
 	Refused     int64           `json:"refused"`
 	Uptime      string          `json:"uptime"`
+	// With a map file: each repository's trusted state, and who vouched
+	// for the pages served last.
+	Repositories []RepositoryStatus `json:"repositories,omitempty"`
+	Pages        []PageVouchers     `json:"pages,omitempty"`
+}
+
+// RepositoryStatus is one repository of a map file in /-/status.
+type RepositoryStatus struct {
+	Name     string          `json:"name"`
+	Layout   index.Layout    `json:"layout"`
+	IndexURL string          `json:"index_url"`
+	TUF      *updater.Status `json:"tuf,omitempty"`
+	TUFError string          `json:"tuf_error,omitempty"`
+}
+
+func (p *Handler) recordVouchers(vp *index.VerifiedPage) {
+	pv := PageVouchers{Project: vp.Name, Mapping: vp.Mapping, Repositories: vp.Repositories, Files: map[string][]string{}}
+	for _, f := range vp.Files {
+		pv.Files[f.Filename] = f.Repositories
+	}
+	for _, o := range vp.Omitted {
+		if o.Consensus {
+			if pv.Left == nil {
+				pv.Left = map[string]string{}
+			}
+			pv.Left[o.Filename] = httpx.SafeLine(o.Reason)
+		}
+	}
+	p.vouchedMu.Lock()
+	defer p.vouchedMu.Unlock()
+	if p.vouched == nil {
+		p.vouched = map[string]PageVouchers{}
+	}
+	if _, ok := p.vouched[vp.Name]; !ok && len(p.vouched) >= maxVouched {
+		for k := range p.vouched {
+			delete(p.vouched, k)
+			break
+		}
+	}
+	p.vouched[vp.Name] = pv
+}
+
+func (p *Handler) multiStatus(ctx context.Context, st *Status) {
+	for _, repo := range p.cfg.Repositories {
+		rs := RepositoryStatus{Name: repo.Name, Layout: repo.Layout, IndexURL: httpx.RedactURL(repo.IndexURL)}
+		if repo.Status != nil {
+			if ts, err := repo.Status(ctx); err != nil {
+				rs.TUFError = httpx.SafeLine(err.Error())
+			} else {
+				rs.TUF = &ts
+			}
+		}
+		st.Repositories = append(st.Repositories, rs)
+	}
+	p.vouchedMu.Lock()
+	for _, pv := range p.vouched {
+		st.Pages = append(st.Pages, pv)
+	}
+	p.vouchedMu.Unlock()
+	slices.SortFunc(st.Pages, func(a, b PageVouchers) int { return strings.Compare(a.Project, b.Project) })
 }
 
 func (p *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st := Status{
-		Layout:      p.cfg.Client.Site.Layout,
 		PageHits:    p.pageHits.Load(),
 		PageMisses:  p.pageMisses.Load(),
 		FilesServed: p.filesServed.Load(),
 		Refused:     p.refused.Load(),
 		Uptime:      time.Since(p.started).Round(time.Second).String(),
 	}
-	if p.cfg.Client.Site.IndexURL != nil {
-		st.IndexURL = httpx.RedactedURL(p.cfg.Client.Site.IndexURL)
-	}
 	if total := st.PageHits + st.PageMisses; total > 0 {
 		st.PageHitRate = float64(st.PageHits) / float64(total)
 	}
-	if p.cfg.Client.Store != nil {
-		st.CacheBytes, _ = p.cfg.Client.Store.Size()
-	}
-	if p.cfg.Status != nil {
-		if ts, err := p.cfg.Status(r.Context()); err != nil {
-			st.TUFError = httpx.SafeLine(err.Error())
-		} else {
-			st.TUF = &ts
+	if p.cfg.Multi != nil {
+		st.Layout = "map"
+		p.multiStatus(r.Context(), &st)
+		for _, src := range p.cfg.Multi.Sources {
+			// One artifact cache is shared by every repository.
+			if src.Client != nil && src.Client.Store != nil {
+				st.CacheBytes, _ = src.Client.Store.Size()
+				break
+			}
+		}
+	} else {
+		st.Layout = p.cfg.Client.Site.Layout
+		if p.cfg.Client.Site.IndexURL != nil {
+			st.IndexURL = httpx.RedactedURL(p.cfg.Client.Site.IndexURL)
+		}
+		if p.cfg.Client.Store != nil {
+			st.CacheBytes, _ = p.cfg.Client.Store.Size()
+		}
+		if p.cfg.Status != nil {
+			if ts, err := p.cfg.Status(r.Context()); err != nil {
+				st.TUFError = httpx.SafeLine(err.Error())
+			} else {
+				st.TUF = &ts
+			}
 		}
 	}
 	w.Header().Set("Vary", "Accept")
@@ -377,6 +505,13 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 {{$r := .Roles}}{{range $name := roles}}{{with index $r $name}}<tr><td>{{$name}}</td><td>{{.Version}}</td><td>{{when .Expires}}</td><td>{{.Threshold}} of {{.Keys}}</td></tr>{{end}}{{end}}
 </table>{{end}}
 {{with .TUFError}}<p><strong>TUF metadata is not usable:</strong> {{.}}</p>{{end}}
+{{range .Repositories}}<h2>Repository <code>{{.Name}}</code></h2>
+<p>Index <code>{{.IndexURL}}</code>, layout <code>{{.Layout}}</code>.{{with .TUF}} Refreshed {{when .RefreshedAt}}; timestamp expires {{with index .Roles "timestamp"}}{{when .Expires}}{{end}}.{{end}}</p>
+{{with .TUFError}}<p><strong>TUF metadata is not usable:</strong> {{.}}</p>{{end}}{{end}}
+{{with .Pages}}<h2>Who vouched</h2>
+<table><tr><th>project</th><th>mapping</th><th>page</th><th>files</th></tr>
+{{range .}}<tr><td>{{.Project}}</td><td>{{.Mapping}}</td><td>{{range .Repositories}}{{.}} {{end}}</td><td>{{range $f, $r := .Files}}{{$f}}: {{range $r}}{{.}} {{end}}<br>{{end}}</td></tr>{{end}}
+</table>{{end}}
 <h2>Traffic</h2>
 <table><tr><th>files served</th><td>{{.FilesServed}}</td></tr>
 <tr><th>refused</th><td>{{.Refused}}</td></tr>
