@@ -43,6 +43,19 @@ find-links, or they could fetch around the proxy.`,
 	return cmd
 }
 
+// oneIndexNote: with several repositories, the proxy's map file replaces
+// pip's --extra-index-url (which takes the highest version from any
+// index: dependency confusion).
+const oneIndexNote = `
+# Several repositories (your own and a public one)? Do not add
+# extra-index-url / --extra-index-url, and remove PIP_EXTRA_INDEX_URL:
+# pip would take the highest version from any index (dependency
+# confusion). Run one proxy with a map file instead; this one index
+# then serves each project from the repositories the map names:
+#   tufpip proxy --map map.json
+# (see docs/multirepo.md)
+`
+
 func pipConfText(url string) string {
 	return fmt.Sprintf("[global]\nindex-url = %s\n", url)
 }
@@ -70,6 +83,7 @@ func runPipConfig(cmd *cobra.Command, g *globals, o *pipConfigOptions) error {
 			}
 		}
 		fmt.Fprintf(out, "# or, per shell (UV_INDEX_URL for uv before 0.4.23)\nexport PIP_INDEX_URL=%s\nexport UV_DEFAULT_INDEX=%s\nexport UV_INDEX_URL=%s\n", url, url, url)
+		fmt.Fprint(out, oneIndexNote)
 		return nil
 	}
 	for _, f := range files {
