@@ -125,7 +125,7 @@ func release(name string, versions ...string) repogen.ProjectSpec {
 func TestMultiRepoDependencyConfusion(t *testing.T) {
 	py := requirePython(t)
 	corp := newCountedRepo(t, "corp", []repogen.ProjectSpec{release("corp-auth", "1.2")})
-	public := newCountedRepo(t, "public", []repogen.ProjectSpec{release("corp-auth", "99.0"), release("pubtool", "3.0")})
+	public := newCountedRepo(t, "public", []repogen.ProjectSpec{release("corp-auth", "99.0"), release("corp-billing", "99.0"), release("pubtool", "3.0")})
 	home := t.TempDir()
 	register(t, home, corp, public)
 	m := writeMap(t, mapOf([]string{"corp", "public"},
@@ -141,6 +141,14 @@ func TestMultiRepoDependencyConfusion(t *testing.T) {
 	assertInstalled(t, py, target, map[string]string{"corp_auth": "1.2"})
 	if _, out, err := pipInstall(t, py, p.URL, "corp-auth==99.0"); err == nil {
 		t.Fatalf("pip installed the public corp-auth 99.0:\n%s", out)
+	}
+	// A corp-* name corp does not have (yet) is not taken from public:
+	// the mapping is terminating.
+	if _, out, err := pipInstall(t, py, p.URL, "corp-billing"); err == nil {
+		t.Fatalf("pip installed the public corp-billing:\n%s", out)
+	}
+	if r := get(t, "GET", p.URL+"corp-billing/"); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "mapping 1 is terminating, so no other repository is asked") {
+		t.Fatalf("corp-billing: status %d, body %q; want 404 saying mapping 1 is terminating", r.Status, r.Body)
 	}
 	// The public repository works, and is asked, for what it is mapped.
 	assertInstalled(t, py, mustPipInstall(t, py, p.URL, "pubtool"), map[string]string{"pubtool": "3.0"})
@@ -159,8 +167,8 @@ func TestMultiRepoDependencyConfusion(t *testing.T) {
 			}
 		}
 	}
-	if asked := public.asked("corp-auth", "corp_auth"); len(asked) > 0 {
-		t.Fatalf("the public repository was asked for corp-auth: %q", asked)
+	if asked := public.asked("corp-auth", "corp_auth", "corp-billing", "corp_billing"); len(asked) > 0 {
+		t.Fatalf("the public repository was asked for a corp-* name: %q", asked)
 	}
 	log := p.Log()
 	if !strings.Contains(log, `msg="verified page" project=corp-auth mapping=1 repositories=corp`) {
