@@ -31,6 +31,7 @@ type verifyOptions struct {
 	junit    string
 	jobs     int
 	sources  sourceOptions
+	locks    lockOptions
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -98,6 +99,7 @@ Exit codes:
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
 	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
 	o.sources.addFlags(f)
+	o.locks.addFlags(f)
 	return cmd
 }
 
@@ -150,6 +152,8 @@ type verifyReport struct {
 	Failed       int            `json:"failed"`
 	Files        []verifyResult `json:"files"`
 	Requirements []verifyResult `json:"requirements,omitempty"`
+	// Locked are the packages of --lock files.
+	Locked []verifyResult `json:"locked,omitempty"`
 }
 
 type verifier struct {
@@ -175,20 +179,30 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		return err
 	}
 	problems := judgeSources(g, &o.sources, sources)
-	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 {
-		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt")
+	locked, err := readLocks(&o.locks)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 && len(locked) == 0 {
+		if len(o.locks.files) > 0 {
+			return usagef("the lock files lock no package").withHint("lock the project with its tool first")
+		}
+		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt or --lock FILE")
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
 		return err
 	}
-	if err := checkVerifiable(g.offline, s.rc, s.site, len(paths), len(reqs)); err != nil {
+	if err := checkVerifiable(g.offline, s.rc, s.site, len(paths), len(reqs)+len(locked)); err != nil {
 		return err
 	}
 	client := s.client()
 	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
 	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline}
-	if err := v.all(ctx, &rep, paths, reqs, o.jobs); err != nil {
+	if err := v.all(ctx, &rep, paths, reqs, o.jobs); err == nil {
+		err = v.allLocked(ctx, &rep, locked, o)
+	}
+	if err != nil {
 		if repositoryError(err) {
 			return asRepositoryError(g, err)
 		}
@@ -216,7 +230,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 func checkVerifiable(offline bool, rc repoConfig, site index.Site, files, reqs int) error {
 	switch {
 	case offline && reqs > 0:
-		return usagef("verify -r needs the repository's index pages, which --offline cannot fetch")
+		return usagef("verify -r and --lock need the repository's index pages, which --offline cannot fetch")
 	case offline && !site.DistsSigned() && files > 0:
 		return usagef("the %s layout signs index pages, not files: verifying files needs the pages, which --offline cannot fetch", rc.Layout)
 	case (reqs > 0 || !site.DistsSigned()) && site.IndexURL == nil:
@@ -264,7 +278,7 @@ func (rep *verifyReport) addSourceProblems(problems []sourceProblem) {
 
 // results are the files, then the requirements.
 func (rep *verifyReport) results() []verifyResult {
-	return append(append([]verifyResult{}, rep.Files...), rep.Requirements...)
+	return append(append(append([]verifyResult{}, rep.Files...), rep.Requirements...), rep.Locked...)
 }
 
 // tally counts the verified and failed results and returns the exit
@@ -726,6 +740,9 @@ func writeJUnit(path string, rep *verifyReport) error {
 	}
 	for _, r := range rep.Requirements {
 		add("tufpip.verify.requirements", r)
+	}
+	for _, r := range rep.Locked {
+		add("tufpip.verify.locks", r)
 	}
 	suite.Time = seconds(total)
 	doc := junitSuites{Name: "tufpip verify", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Time: suite.Time, Suites: []junitSuite{suite}}
