@@ -3,7 +3,9 @@ package lockfile
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -21,10 +23,17 @@ func decodeTOML(data []byte, v any) error {
 			}
 			return &ParseError{Line: pe.Position.Line, Err: fmt.Errorf("not valid TOML: %s", msg)}
 		}
+		// A value of the wrong type: "toml: line N (last key "k"): ...".
+		if m := decodeLine.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &ParseError{Line: line, Err: fmt.Errorf("unexpected value: %s", m[2])}
+		}
 		return &ParseError{Err: fmt.Errorf("not valid TOML: %v", err)}
 	}
 	return nil
 }
+
+var decodeLine = regexp.MustCompile(`^toml: line (\d+) (.*)$`)
 
 // ---- PEP 751 pylock.toml ----
 
