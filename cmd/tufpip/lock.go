@@ -179,7 +179,11 @@ func (v *verifier) locked(ctx context.Context, lp lockedPackage, lo *lockOptions
 		return res, nil
 	}
 	res.Status = statusVerified
-	res.Detail = fmt.Sprintf(" (%s pinned, %s match signed files)", plural(len(lp.Files), "file"), plural(checked, "hash"))
+	verb := "match"
+	if checked == 1 {
+		verb = "matches"
+	}
+	res.Detail = fmt.Sprintf(" (%s pinned, %s %s the signed digest)", plural(len(lp.Files), "file"), plural(checked, "hash"), verb)
 	if len(lp.Files) == 0 {
 		res.Detail = fmt.Sprintf(" (no file pinned; %s signed, not checked: --allow-unhashed)", plural(len(files), "file"))
 	}

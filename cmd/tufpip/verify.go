@@ -37,7 +37,7 @@ type verifyOptions struct {
 func newVerifyCmd(g *globals) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify FILE|DIR... | -r requirements.txt",
+		Use:   "verify FILE|DIR... | -r requirements.txt | --lock LOCKFILE",
 		Short: "Prove that files on disk, or a requirements file, match what the repository signed",
 		Long: `Check distribution files on disk against the repository's TUF metadata.
 A directory stands for every .whl, .tar.gz and .zip file in it (not
@@ -69,7 +69,24 @@ requirement, -e. --allow-unverified-sources accepts them with a warning
 each (what they name is not verified) and checks the rest; --no-index is
 fine, and --trusted-host for a host other than the proxy's is a warning.
 
-Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file, then
+--lock FILE checks a lock file (repeatable): PEP 751 pylock.toml and
+pylock.NAME.toml, uv.lock, poetry.lock, pdm.lock (also the older
+[metadata.files] form) and Pipfile.lock; the format comes from the file
+name, or from --lock-format pylock|uv|poetry|pdm|pipenv. Every locked
+package, whatever its markers or platform (a lock is for every
+platform), must be a version the repository signed, every file it pins
+one of that release's signed files, and every pinned hash that file's
+signed digest (sha256 is computed over the verified bytes, fetched into
+the cache, where only blake2b-256 is signed). Pipfile.lock pins hashes
+without file names: each must be the digest of some signed file of the
+release. A package that pins no hash fails unless --allow-unhashed. A
+package the lock takes from an index other than the proxy (--proxy-url),
+or from git, a path or a URL, fails as "the installer would fetch from
+outside the verified index" unless --allow-unverified-sources. uv's
+entry for the project itself is skipped: it is built, not fetched.
+
+Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file (per
+locked package: NAME==VERSION (LOCKFILE)), then
 "N verified, M failed". --json prints a report instead (per file: name,
 path, status, error, target path, signed length and hashes, signing role,
 snapshot version); --junit FILE also writes JUnit XML for CI systems.
@@ -79,15 +96,17 @@ expired; the hash bins needed must have been fetched before (by any
 command run online). -r needs index pages, so it cannot run offline.
 
 Exit codes:
-  0  every file (and requirement) verified
-  1  a file or requirement failed verification, or a requirements line
-     points pip outside the verified index
-  2  usage error, or nothing could be decided: the repository's metadata
+  0  every file (and requirement, and locked package) verified
+  1  a file, requirement or locked package failed verification, or a
+     requirements line or lock entry points outside the verified index
+  2  usage error (including a lock file that does not parse), or nothing
+     could be decided: the repository's metadata
      did not verify, has expired, or could not be reached
   130, 143  interrupted (SIGINT, SIGTERM)`,
 		Example: `  tufpip verify dist/
   tufpip verify --json --junit report.xml dist/*.whl
   tufpip verify -r requirements.txt
+  tufpip verify --lock poetry.lock --junit report.xml
   tufpip --offline verify wheelhouse/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), g, o, args)
