@@ -276,4 +276,13 @@ func TestVerifyLockUsage(t *testing.T) {
 	if res.Code != 2 || !strings.Contains(res.Stderr, "not a readable pdm lock: not a pdm.lock: no [metadata] lock_version") {
 		t.Errorf("--lock-format pdm on a poetry lock: %s", res)
 	}
+	// An expired timestamp: nothing can be decided about the lock (exit
+	// 2), not a package-by-package failure.
+	if err := tr.ExpireTimestamp(); err != nil {
+		t.Fatal(err)
+	}
+	res = runTufpip(t, nil, append(repoFlags(tr, home), "--refresh", "verify", "--lock", path, "--lock-format", "poetry")...)
+	if res.Code != 2 || !strings.Contains(res.Stderr, "expired") || strings.Contains(res.Stdout, "ok ") {
+		t.Errorf("expired repository: %s", res)
+	}
 }

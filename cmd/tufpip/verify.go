@@ -218,7 +218,8 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 	client := s.client()
 	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
 	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline}
-	if err := v.all(ctx, &rep, paths, reqs, o.jobs); err == nil {
+	err = v.all(ctx, &rep, paths, reqs, o.jobs)
+	if err == nil {
 		err = v.allLocked(ctx, &rep, locked, o)
 	}
 	if err != nil {
