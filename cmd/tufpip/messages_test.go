@@ -67,7 +67,7 @@ import (
 
 // messageDirs are the packages whose messages users read, relative to
 // this package's directory.
-var messageDirs = []string{".", "../../updater", "../../updater/httpx", "../../index", "../../index/packaging", "../../index/simple", "../../index/proxy", "../../index/multirepo", "../../cache"}
+var messageDirs = []string{".", "../../updater", "../../updater/httpx", "../../index", "../../index/packaging", "../../index/lockfile", "../../index/simple", "../../index/proxy", "../../index/multirepo", "../../cache"}
 
 const troubleshootingPath = "../../docs/troubleshooting.md"
 

@@ -31,12 +31,13 @@ type verifyOptions struct {
 	junit    string
 	jobs     int
 	sources  sourceOptions
+	locks    lockOptions
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify FILE|DIR... | -r requirements.txt",
+		Use:   "verify FILE|DIR... | -r requirements.txt | --lock LOCKFILE",
 		Short: "Prove that files on disk, or a requirements file, match what the repository signed",
 		Long: `Check distribution files on disk against the repository's TUF metadata.
 A directory stands for every .whl, .tar.gz and .zip file in it (not
@@ -68,7 +69,24 @@ requirement, -e. --allow-unverified-sources accepts them with a warning
 each (what they name is not verified) and checks the rest; --no-index is
 fine, and --trusted-host for a host other than the proxy's is a warning.
 
-Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file, then
+--lock FILE checks a lock file (repeatable): PEP 751 pylock.toml and
+pylock.NAME.toml, uv.lock, poetry.lock, pdm.lock (also the older
+[metadata.files] form) and Pipfile.lock; the format comes from the file
+name, or from --lock-format pylock|uv|poetry|pdm|pipenv. Every locked
+package, whatever its markers or platform (a lock is for every
+platform), must be a version the repository signed, every file it pins
+one of that release's signed files, and every pinned hash that file's
+signed digest (sha256 is computed over the verified bytes, fetched into
+the cache, where only blake2b-256 is signed). Pipfile.lock pins hashes
+without file names: each must be the digest of some signed file of the
+release. A package that pins no hash fails unless --allow-unhashed. A
+package the lock takes from an index other than the proxy (--proxy-url),
+or from git, a path or a URL, fails as "the installer would fetch from
+outside the verified index" unless --allow-unverified-sources. uv's
+entry for the project itself is skipped: it is built, not fetched.
+
+Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file (per
+locked package: NAME==VERSION (LOCKFILE)), then
 "N verified, M failed". --json prints a report instead (per file: name,
 path, status, error, target path, signed length and hashes, signing role,
 snapshot version); --junit FILE also writes JUnit XML for CI systems.
@@ -78,15 +96,17 @@ expired; the hash bins needed must have been fetched before (by any
 command run online). -r needs index pages, so it cannot run offline.
 
 Exit codes:
-  0  every file (and requirement) verified
-  1  a file or requirement failed verification, or a requirements line
-     points pip outside the verified index
-  2  usage error, or nothing could be decided: the repository's metadata
+  0  every file (and requirement, and locked package) verified
+  1  a file, requirement or locked package failed verification, or a
+     requirements line or lock entry points outside the verified index
+  2  usage error (including a lock file that does not parse), or nothing
+     could be decided: the repository's metadata
      did not verify, has expired, or could not be reached
   130, 143  interrupted (SIGINT, SIGTERM)`,
 		Example: `  tufpip verify dist/
   tufpip verify --json --junit report.xml dist/*.whl
   tufpip verify -r requirements.txt
+  tufpip verify --lock poetry.lock --junit report.xml
   tufpip --offline verify wheelhouse/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), g, o, args)
@@ -98,6 +118,7 @@ Exit codes:
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
 	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
 	o.sources.addFlags(f)
+	o.locks.addFlags(f)
 	return cmd
 }
 
@@ -150,6 +171,8 @@ type verifyReport struct {
 	Failed       int            `json:"failed"`
 	Files        []verifyResult `json:"files"`
 	Requirements []verifyResult `json:"requirements,omitempty"`
+	// Locked are the packages of --lock files.
+	Locked []verifyResult `json:"locked,omitempty"`
 }
 
 type verifier struct {
@@ -175,20 +198,31 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		return err
 	}
 	problems := judgeSources(g, &o.sources, sources)
-	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 {
-		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt")
+	locked, err := readLocks(&o.locks)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 && len(reqs) == 0 && len(problems) == 0 && len(locked) == 0 {
+		if len(o.locks.files) > 0 {
+			return usagef("the lock files lock no package").withHint("lock the project with its tool first")
+		}
+		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt or --lock FILE")
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
 		return err
 	}
-	if err := checkVerifiable(g.offline, s.rc, s.site, len(paths), len(reqs)); err != nil {
+	if err := checkVerifiable(g.offline, s.rc, s.site, len(paths), len(reqs)+len(locked)); err != nil {
 		return err
 	}
 	client := s.client()
 	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
 	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline}
-	if err := v.all(ctx, &rep, paths, reqs, o.jobs); err != nil {
+	err = v.all(ctx, &rep, paths, reqs, o.jobs)
+	if err == nil {
+		err = v.allLocked(ctx, &rep, locked, o)
+	}
+	if err != nil {
 		if repositoryError(err) {
 			return asRepositoryError(g, err)
 		}
@@ -216,7 +250,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 func checkVerifiable(offline bool, rc repoConfig, site index.Site, files, reqs int) error {
 	switch {
 	case offline && reqs > 0:
-		return usagef("verify -r needs the repository's index pages, which --offline cannot fetch")
+		return usagef("verify -r and --lock need the repository's index pages, which --offline cannot fetch")
 	case offline && !site.DistsSigned() && files > 0:
 		return usagef("the %s layout signs index pages, not files: verifying files needs the pages, which --offline cannot fetch", rc.Layout)
 	case (reqs > 0 || !site.DistsSigned()) && site.IndexURL == nil:
@@ -264,7 +298,7 @@ func (rep *verifyReport) addSourceProblems(problems []sourceProblem) {
 
 // results are the files, then the requirements.
 func (rep *verifyReport) results() []verifyResult {
-	return append(append([]verifyResult{}, rep.Files...), rep.Requirements...)
+	return append(append(append([]verifyResult{}, rep.Files...), rep.Requirements...), rep.Locked...)
 }
 
 // tally counts the verified and failed results and returns the exit
@@ -726,6 +760,9 @@ func writeJUnit(path string, rep *verifyReport) error {
 	}
 	for _, r := range rep.Requirements {
 		add("tufpip.verify.requirements", r)
+	}
+	for _, r := range rep.Locked {
+		add("tufpip.verify.locks", r)
 	}
 	suite.Time = seconds(total)
 	doc := junitSuites{Name: "tufpip verify", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Time: suite.Time, Suites: []junitSuite{suite}}

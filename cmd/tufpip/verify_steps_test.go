@@ -27,9 +27,9 @@ func TestCheckVerifiable(t *testing.T) {
 	}{
 		{"files online", false, pep458, 2, 0, ""},
 		{"files offline, dists signed", true, pep458, 2, 0, ""},
-		{"requirements offline", true, pep458, 0, 1, "verify -r needs the repository's index pages"},
+		{"requirements offline", true, pep458, 0, 1, "verify -r and --lock need the repository's index pages"},
 		{"files offline, only pages signed", true, indexOnly, 1, 0, "the index-only layout signs index pages, not files"},
-		{"requirements offline, only pages signed", true, indexOnly, 0, 1, "verify -r needs"},
+		{"requirements offline, only pages signed", true, indexOnly, 0, 1, "verify -r and --lock need"},
 		{"only pages signed, online", false, indexOnly, 1, 0, ""},
 		{"requirements without an index URL", false, noIndex, 0, 1, `repository "r" has no index URL`},
 		{"files without an index URL, dists signed", false, noIndex, 1, 0, ""},
