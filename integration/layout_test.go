@@ -32,9 +32,20 @@ type layoutRow struct {
 	thirdParty []string // import path prefixes allowed besides the stdlib; nil: not checked
 }
 
-// thirdPartyWords maps the words the table uses to module paths.
+// thirdPartyWords maps the words the table uses for third-party
+// modules to import path prefixes.
 var thirdPartyWords = map[string]string{
-	"go-retryablehttp": "github.com/hashicorp/go-retryablehttp",
+	"go-retryablehttp":       "github.com/hashicorp/go-retryablehttp",
+	"BurntSushi/toml":        "github.com/BurntSushi/toml",
+	"go-tuf":                 "github.com/theupdateframework/go-tuf/v2",
+	"go-tuf metadata":        "github.com/theupdateframework/go-tuf/v2/metadata",
+	"sigstore signature":     "github.com/sigstore/sigstore/pkg/signature",
+	"securesystemslib cjson": "github.com/secure-systems-lab/go-securesystemslib/cjson",
+	"x/crypto blake2b":       "golang.org/x/crypto/blake2b",
+	"x/sync":                 "golang.org/x/sync",
+	"x/net html":             "golang.org/x/net/html",
+	"xdg":                    "github.com/adrg/xdg",
+	"flock":                  "github.com/gofrs/flock",
 }
 
 func readLayoutTable(t *testing.T) map[string]layoutRow {
@@ -49,6 +60,7 @@ func readLayoutTable(t *testing.T) map[string]layoutRow {
 	}
 	rows := map[string]layoutRow{}
 	tick := regexp.MustCompile("`([^`]+)`")
+	paren := regexp.MustCompile(`\s*\([^)]*\)`)
 	for _, line := range strings.Split(table, "\n")[1:] {
 		if !strings.HasPrefix(line, "|") {
 			if len(rows) > 0 {
@@ -64,28 +76,34 @@ func readLayoutTable(t *testing.T) map[string]layoutRow {
 		if m == nil {
 			continue // header or separator
 		}
-		imports := strings.TrimSpace(cells[2])
+		// The imports cell: our packages in backticks, "stdlib" or
+		// "stdlib only", third-party modules by the words above, and
+		// "everything below" (any of ours, any module) or "(tests only)".
 		var r layoutRow
-		switch {
-		case strings.HasPrefix(imports, "everything below"):
-			r.anyOwn = true
-		default:
-			for _, mm := range tick.FindAllStringSubmatch(imports, -1) {
-				r.own = append(r.own, mm[1])
-			}
-		}
-		switch {
-		case strings.HasPrefix(imports, "stdlib only"):
-			r.stdlibOnly = true
-		case strings.HasPrefix(imports, "stdlib,"):
-			r.thirdParty = []string{}
-			for _, w := range strings.Split(strings.TrimPrefix(imports, "stdlib,"), ",") {
-				p, ok := thirdPartyWords[strings.TrimSpace(w)]
+		checked := true
+		for _, part := range strings.Split(cells[2], ",") {
+			part = strings.TrimSpace(part)
+			switch {
+			case part == "everything below":
+				r.anyOwn, checked = true, false
+			case part == "(tests only)":
+				checked = false
+			case part == "stdlib only":
+				r.stdlibOnly = true
+			case part == "stdlib":
+			case tick.MatchString(part):
+				r.own = append(r.own, tick.FindStringSubmatch(part)[1])
+			default:
+				word := paren.ReplaceAllString(part, "")
+				p, ok := thirdPartyWords[word]
 				if !ok {
-					t.Fatalf("docs/architecture.md: %s: unknown module %q (add it to thirdPartyWords)", m[1], w)
+					t.Fatalf("docs/architecture.md: %s: unknown module %q (add it to thirdPartyWords)", m[1], word)
 				}
 				r.thirdParty = append(r.thirdParty, p)
 			}
+		}
+		if checked && r.thirdParty == nil {
+			r.thirdParty = []string{}
 		}
 		rows[m[1]] = r
 	}
@@ -200,7 +218,12 @@ func TestLayoutCheckCanFail(t *testing.T) {
 			row.own = slices.DeleteFunc(slices.Clone(row.own), func(s string) bool { return s == "updater" })
 			r["index"] = row
 		},
-		"httpx stdlib only":          func(r map[string]layoutRow) { r["updater/httpx"] = layoutRow{stdlibOnly: true} },
+		"httpx stdlib only": func(r map[string]layoutRow) { r["updater/httpx"] = layoutRow{stdlibOnly: true} },
+		"lockfile may not use toml": func(r map[string]layoutRow) {
+			row := r["index/lockfile"]
+			row.thirdParty = []string{}
+			r["index/lockfile"] = row
+		},
 		"a package missing":          func(r map[string]layoutRow) { delete(r, "cache/atomicfile") },
 		"a row for no package":       func(r map[string]layoutRow) { r["index/nothing"] = layoutRow{} },
 		"packaging may import index": nil,
