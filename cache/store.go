@@ -396,11 +396,20 @@ func (s *Store) copyVerified(ctx context.Context, ti updater.TargetInfo, r io.Re
 	if s.wrapTemp != nil {
 		dst = s.wrapTemp(dst)
 	}
-	rec := &recordingWriter{w: dst}
+	// Hashing and writing overlap (overlapWriter); the file is synced
+	// once, by the caller, after both are done and the bytes verified.
+	ow := newOverlapWriter(dst)
+	rec := &recordingWriter{w: ow}
 	bw := &budgetWriter{w: rec, res: res, ti: ti, limit: limit}
 	_, err := updater.VerifyCopy(bw, ctxReader{ctx, r}, ti)
-	if err == nil {
+	if cerr := ow.Close(); cerr != nil && rec.err == nil {
+		rec.err = cerr
+	}
+	if err == nil && rec.err == nil {
 		return nil
+	}
+	if err == nil {
+		err = rec.err
 	}
 	return s.copyFailure(ctx, ti, err, bw.err, rec.err)
 }
