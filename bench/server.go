@@ -27,6 +27,9 @@ type countingServer struct {
 	dir   string
 	files http.Handler
 	gzip  atomic.Bool
+	// delay is added before every answer (nanoseconds): a repository
+	// far away, as a CDN tens of milliseconds off is.
+	delay atomic.Int64
 	sent  atomic.Int64
 	reqs  atomic.Int64
 	gzMu  sync.Mutex
@@ -71,6 +74,9 @@ func (w countingWriter) Write(p []byte) (int, error) {
 
 func (s *countingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqs.Add(1)
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
 	cw := countingWriter{w, &s.sent}
 	if s.gzip.Load() && r.Method == http.MethodGet && r.Header.Get("Range") == "" &&
 		strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && compressible(r.URL.Path) {
