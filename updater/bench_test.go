@@ -141,3 +141,35 @@ func BenchmarkLookupRefresh(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLookupWarmManyBins is tufpip verify's metadata work: a new
+// process looking up every file of the repository (each in a bin of its
+// own, mostly) inside the freshness window. Run it on a repository with
+// PyPI-sized bins to see the per-bin cost:
+//
+//	TUFPIP_BENCH_PHANTOMS=3276800 go test -run '^$' -bench LookupWarmManyBins -benchtime 5x -cpuprofile /tmp/cpu.prof ./updater/
+func BenchmarkLookupWarmManyBins(b *testing.B) {
+	r, base := benchRepo(b)
+	ctx := context.Background()
+	dir := b.TempDir()
+	var targets []string
+	for _, f := range r.Files() {
+		targets = append(targets, f.Path)
+	}
+	u := benchUpdater(b, base, r.TrustedRoot(), dir, 5*time.Minute)
+	for _, t := range targets {
+		if _, err := u.Target(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		u := benchUpdater(b, base, r.TrustedRoot(), dir, 5*time.Minute)
+		for _, t := range targets {
+			if _, err := u.Target(ctx, t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(targets)), "targets/op")
+}
