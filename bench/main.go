@@ -3,7 +3,7 @@
 // (DESIGN.md §5; docs/performance.md has the latest numbers and how to
 // read them).
 //
-//	go run ./bench            # about 5 minutes: 16,384 bins, RSA and ed25519, 1 GiB file, pip
+//	go run ./bench            # about 11 minutes: 16,384 bins, RSA and ed25519, the far-away section, 1 GiB file, pip
 //	go run ./bench -quick     # about 1-2 minutes: fewer targets, ed25519 only, 256 MiB, no pip
 //
 // It generates the repositories once (16,384 bins with 450,000 phantom
