@@ -100,12 +100,20 @@ func (pc *PageCache) now() time.Time {
 	return time.Now()
 }
 
+// Pager verifies project pages: a *Client, or a source combining
+// several (index/multirepo).
+type Pager interface {
+	Page(ctx context.Context, project string) (*VerifiedPage, error)
+}
+
 // PageOnce verifies each project's page through Client at most once for
 // as long as it lives (one command run): concurrent and later callers
 // for the same project share the first one's result, error included, so
 // that files of one project are all judged against the same page.
 type PageOnce struct {
-	Client *Client
+	// Client is a *Client, or anything else that verifies pages (a map
+	// file's index/multirepo.Resolver).
+	Client Pager
 
 	sf   singleflight.Group
 	mu   sync.Mutex

@@ -34,6 +34,7 @@ type downloadOptions struct {
 	target   targetOptions
 	formats  *formatControl
 	sources  sourceOptions
+	mapFile  string
 	// terminal overrides the check whether stderr is a terminal (tests).
 	terminal *bool
 }
@@ -112,6 +113,7 @@ reached (expired or invalid metadata, network).`,
 	f.StringVar(&o.target.implementation, "implementation", "", "target implementation tag: cp or pp (default: python3's, else cp)")
 	f.Var(&formatFlag{fc: o.formats, noBin: true}, "no-binary", "do not take wheels: :all:, :none: or comma-separated projects")
 	f.Var(&formatFlag{fc: o.formats}, "only-binary", "do not take sdists: :all:, :none: or comma-separated projects")
+	f.StringVar(&o.mapFile, "map", "", mapFlagHelp)
 	o.sources.addFlags(f)
 	return cmd
 }
@@ -158,16 +160,12 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return usagef("creating destination: %v", err)
 	}
-	s, err := g.openSession(ctx)
+	pages, client, err := downloadSources(ctx, g, o)
 	if err != nil {
 		return err
 	}
-	if s.site.IndexURL == nil {
-		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
-	}
-	client := downloadClient(s)
 
-	items, failures, err := resolveDownloads(ctx, g, client, active, env, o)
+	items, failures, err := resolveDownloads(ctx, g, pages, active, env, o)
 	if err != nil {
 		return err
 	}
@@ -257,6 +255,32 @@ func requirementsFor(reqs []packaging.Requirement, markers map[string]string) (a
 		active = append(active, r)
 	}
 	return active, skipped, nil
+}
+
+// downloadSources gives the verified pages and files: one repository's
+// client, or with --map the map file's resolver over one client per
+// repository.
+func downloadSources(ctx context.Context, g *globals, o *downloadOptions) (index.Pager, verifiedOpener, error) {
+	if o.mapFile != "" {
+		ms, err := g.openMapSessions(ctx, o.mapFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		r := ms.resolver(g, false)
+		for name, src := range r.Sources {
+			src.Client = downloadClient(ms.sessions[name])
+		}
+		return r, r, nil
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.site.IndexURL == nil {
+		return nil, nil, usagef("repository %q has no index URL (--index-url)", s.rc.Name)
+	}
+	client := downloadClient(s)
+	return client, client, nil
 }
 
 // downloadClient is the session's index client with a transport that
@@ -383,7 +407,7 @@ type dlFailure struct {
 // resolveDownloads turns requirements into the files to download. Errors
 // about one requirement become failures; errors about the repository are
 // returned.
-func resolveDownloads(ctx context.Context, g *globals, client *index.Client, reqs []packaging.Requirement, env packaging.Environment, o *downloadOptions) ([]*dlItem, []dlFailure, error) {
+func resolveDownloads(ctx context.Context, g *globals, client index.Pager, reqs []packaging.Requirement, env packaging.Environment, o *downloadOptions) ([]*dlItem, []dlFailure, error) {
 	type result struct {
 		sel *index.Selection
 		vp  *index.VerifiedPage
@@ -399,7 +423,7 @@ func resolveDownloads(ctx context.Context, g *globals, client *index.Client, req
 				if repositoryError(err) || errors.Is(err, context.Canceled) {
 					return err
 				}
-				if errors.Is(err, index.ErrProjectNotFound) || errors.Is(err, updater.ErrNotSigned) {
+				if !fromMap(err) && (errors.Is(err, index.ErrProjectNotFound) || errors.Is(err, updater.ErrNotSigned)) {
 					// No page, or none signed: the repository does not
 					// vouch for the project at all.
 					err = fmt.Errorf("the repository has no project %q (%w)", r.Project, err)

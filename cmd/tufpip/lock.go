@@ -137,6 +137,10 @@ func (v *verifier) locked(ctx context.Context, lp lockedPackage, lo *lockOptions
 	}
 	vp, err := v.pages.Page(ctx, lp.Project)
 	if err != nil {
+		if v.multi && !errors.Is(err, context.Canceled) {
+			res.failMap(err)
+			return res, nil
+		}
 		if !noProject(err) && (repositoryError(err) || errors.Is(err, context.Canceled)) {
 			return res, err
 		}

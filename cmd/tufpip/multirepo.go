@@ -132,4 +132,15 @@ func (ms *mapSessions) refreshAll(ctx context.Context, warn func(name string, er
 	return nil
 }
 
+// fromMap: err is a map file's decision (no mapping matched, or the
+// mappings did not reach their thresholds), whose words already say
+// which repositories were asked.
+func fromMap(err error) bool {
+	var (
+		ue *multirepo.UnmappedError
+		nr *multirepo.NotResolvedError
+	)
+	return errors.As(err, &ue) || errors.As(err, &nr)
+}
+
 func (ms *mapSessions) names() string { return strings.Join(ms.m.Repositories, ", ") }

@@ -32,6 +32,7 @@ type verifyOptions struct {
 	jobs     int
 	sources  sourceOptions
 	locks    lockOptions
+	mapFile  string
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -117,6 +118,7 @@ Exit codes:
 	f.BoolVar(&o.asJSON, "json", false, "print a JSON report on standard output")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
 	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
+	f.StringVar(&o.mapFile, "map", "", mapFlagHelp)
 	o.sources.addFlags(f)
 	o.locks.addFlags(f)
 	return cmd
@@ -139,7 +141,9 @@ type verifyResult struct {
 	Error       string `json:"error,omitempty"`
 	// Check names what failed: "filename", "not-signed", "project" (a
 	// file listed on the page belongs to another project), "length", a
-	// hash algorithm, "hash" (a requirement's --hash), "read" or "lookup".
+	// hash algorithm, "hash" (a requirement's --hash), "consensus" (with
+	// --map: the repositories disagree or too few vouch), "read" or
+	// "lookup".
 	Check           string            `json:"check,omitempty"`
 	Target          string            `json:"target,omitempty"`
 	Length          int64             `json:"length,omitempty"`
@@ -163,7 +167,10 @@ func (r *verifyResult) fail(check, format string, a ...any) {
 }
 
 type verifyReport struct {
-	Repository   string         `json:"repository"`
+	Repository string `json:"repository"`
+	// Map is the map file (--map); Repository then lists its
+	// repositories.
+	Map          string         `json:"map,omitempty"`
 	MetadataURL  string         `json:"metadata_url"`
 	Layout       string         `json:"layout"`
 	Offline      bool           `json:"offline"`
@@ -177,9 +184,12 @@ type verifyReport struct {
 
 type verifier struct {
 	g      *globals
-	s      *session
-	client *index.Client
+	s      *session // nil with --map
+	client verifiedOpener
 	pages  *index.PageOnce
+	// multi: a map file's resolver gives the pages (--map); every file
+	// is checked against its project's consensus page.
+	multi bool
 }
 
 // runVerify: gather the files and requirements, check that the layout
@@ -208,16 +218,10 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		}
 		return usagef("nothing to verify").withHint("name files or directories (tufpip verify dist/), or pass -r requirements.txt or --lock FILE")
 	}
-	s, err := g.openSession(ctx)
+	v, rep, err := newVerifier(ctx, g, o, len(paths), len(reqs)+len(locked))
 	if err != nil {
 		return err
 	}
-	if err := checkVerifiable(g.offline, s.rc, s.site, len(paths), len(reqs)+len(locked)); err != nil {
-		return err
-	}
-	client := s.client()
-	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
-	rep := verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline}
 	err = v.all(ctx, &rep, paths, reqs, o.jobs)
 	if err == nil {
 		err = v.allLocked(ctx, &rep, locked, o)
@@ -242,6 +246,33 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions, args []string)
 		writeHint(g.stderr, sourcesHint(&o.sources, g))
 	}
 	return verifyOutcome(code, &rep)
+}
+
+// newVerifier opens the repository (or, with --map, the map file's
+// repositories) and starts the report.
+func newVerifier(ctx context.Context, g *globals, o *verifyOptions, files, reqs int) (*verifier, verifyReport, error) {
+	if o.mapFile != "" {
+		if g.offline {
+			return nil, verifyReport{}, usagef("verify --map needs the network: files and requirements are checked against the consensus of the repositories' verified index pages, which --offline cannot fetch")
+		}
+		ms, err := g.openMapSessions(ctx, o.mapFile)
+		if err != nil {
+			return nil, verifyReport{}, err
+		}
+		r := ms.resolver(g, false)
+		v := &verifier{g: g, client: r, pages: &index.PageOnce{Client: r}, multi: true}
+		return v, verifyReport{Repository: ms.names(), Map: o.mapFile}, nil
+	}
+	s, err := g.openSession(ctx)
+	if err != nil {
+		return nil, verifyReport{}, err
+	}
+	if err := checkVerifiable(g.offline, s.rc, s.site, files, reqs); err != nil {
+		return nil, verifyReport{}, err
+	}
+	client := s.client()
+	v := &verifier{g: g, s: s, client: client, pages: &index.PageOnce{Client: client}}
+	return v, verifyReport{Repository: s.rc.Name, MetadataURL: s.rc.MetadataURL, Layout: s.rc.Layout, Offline: g.offline}, nil
 }
 
 // checkVerifiable refuses what the repository's layout and --offline
@@ -411,7 +442,7 @@ func (v *verifier) file(ctx context.Context, path string) (verifyResult, error) 
 		res.fail("filename", "not a wheel or sdist file name, so not something the repository signs (%v)", err)
 		return res, nil
 	}
-	if !v.s.site.DistsSigned() {
+	if v.multi || !v.s.site.DistsSigned() {
 		return v.fileFromPage(ctx, path, d, res, nil)
 	}
 	f, err := os.Open(path)
@@ -489,6 +520,9 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Di
 	vp, err := v.pages.Page(ctx, d.Project)
 	switch {
 	case err == nil:
+	case v.multi && !errors.Is(err, context.Canceled):
+		res.failMap(err)
+		return res, nil
 	case errors.Is(err, index.ErrProjectNotFound), errors.Is(err, updater.ErrNotSigned):
 		return unknown(fmt.Sprintf("unknown file: the repository has no project %q", d.Project))
 	case notSigned == nil && (repositoryError(err) || errors.Is(err, context.Canceled)):
@@ -508,6 +542,10 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Di
 		}
 	}
 	for _, om := range vp.Omitted {
+		if om.Filename == res.Name && om.Consensus {
+			res.fail("consensus", "refused by the map file: %s", om.Reason)
+			return res, nil
+		}
 		if om.Filename == res.Name && om.Foreign {
 			res.fail("project", "not a file of %s: %s", d.Project, om.Reason)
 			return res, nil
@@ -525,6 +563,10 @@ func (v *verifier) requirement(ctx context.Context, req packaging.Requirement) (
 	res := verifyResult{Name: req.NameSpec(), Requirement: req.NameSpec(), Line: req.Line}
 	vp, err := v.pages.Page(ctx, req.Project)
 	if err != nil {
+		if v.multi && !errors.Is(err, context.Canceled) {
+			res.failMap(err)
+			return res, nil
+		}
 		if !noProject(err) && (repositoryError(err) || errors.Is(err, context.Canceled)) {
 			return res, err
 		}
@@ -574,6 +616,18 @@ func (r *verifyResult) failPage(project string, err error) {
 	r.fail("not-signed", "%s", errorLine(err))
 }
 
+// failMap records why a map file's repositories gave no page of a
+// project (--map): a repository's metadata or network failure leaves
+// it unchecked (exit 2) and fails only the projects mapped to it;
+// anything else (no mapping matches, too few vouched) fails it.
+func (r *verifyResult) failMap(err error) {
+	if repositoryError(err) {
+		r.Status, r.Check, r.Error = statusError, "lookup", errorLine(err)
+		return
+	}
+	r.fail("not-signed", "%s", errorLine(err))
+}
+
 // noProject: the repository has no page for the project, or none signed,
 // so it does not vouch for the project at all.
 func noProject(err error) bool {
@@ -585,6 +639,9 @@ func noProject(err error) bool {
 // nothing.
 func (r *verifyResult) failNoFiles(omitted []index.Omission) {
 	switch {
+	case len(omitted) > 0 && omitted[0].Consensus:
+		// Not enough of the map file's repositories agree (--map).
+		r.fail("consensus", "%s: refused by the map file: %s", omitted[0].Filename, omitted[0].Reason)
 	case len(omitted) > 0 && omitted[0].Foreign:
 		// Another project's file (index.CheckOwner).
 		r.fail("project", "%s: %s", omitted[0].Filename, omitted[0].Reason)

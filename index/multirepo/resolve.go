@@ -64,13 +64,22 @@ type ConsensusError struct {
 	Mapping  Mapping
 	Vouched  []string
 	Failures []RepoFailure
+	// Target is set for a target path (Map.Target): Vouched are then the
+	// repositories that signed it, and Reason says why they did not make
+	// the threshold (too few, or they disagree on length and hashes).
+	Target string
+	Reason string
 }
 
 func (e *ConsensusError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d of %d needed repositories vouched for the page", e.Mapping, len(e.Vouched), e.Mapping.Threshold)
-	if len(e.Vouched) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(e.Vouched, ", "))
+	if e.Target != "" {
+		fmt.Fprintf(&b, "%s: %s", e.Mapping, e.Reason)
+	} else {
+		fmt.Fprintf(&b, "%s: %d of %d needed repositories vouched for the page", e.Mapping, len(e.Vouched), e.Mapping.Threshold)
+		if len(e.Vouched) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(e.Vouched, ", "))
+		}
 	}
 	for _, f := range e.Failures {
 		fmt.Fprintf(&b, "; %s: %v", f.Repository, f.Err)
@@ -79,8 +88,16 @@ func (e *ConsensusError) Error() string {
 }
 
 // cause is the failure that decides how serious the error is: one that
-// is not "not found" if there is one.
+// is not "not found" (for a target: "not signed") if there is one.
 func (e *ConsensusError) cause() error {
+	for _, f := range e.Failures {
+		if !errors.Is(f.Err, index.ErrProjectNotFound) && !errors.Is(f.Err, updater.ErrNotSigned) {
+			return f.Err
+		}
+	}
+	if e.Target != "" {
+		return updater.ErrNotSigned
+	}
 	for _, f := range e.Failures {
 		if !errors.Is(f.Err, index.ErrProjectNotFound) {
 			return f.Err
@@ -114,6 +131,11 @@ func (e *NotResolvedError) Error() string {
 }
 
 func (e *NotResolvedError) Unwrap() error {
+	for _, c := range e.Tried {
+		if err := c.cause(); !errors.Is(err, index.ErrProjectNotFound) && !errors.Is(err, updater.ErrNotSigned) {
+			return err
+		}
+	}
 	for _, c := range e.Tried {
 		if err := c.cause(); !errors.Is(err, index.ErrProjectNotFound) {
 			return err
