@@ -89,6 +89,13 @@ In the dists-only layout no page is signed: the file list, Requires-Python
 and yanked marks come from an unverified page, so a mirror can hide
 releases or mark them yanked, but every file taken is still verified.
 
+--map FILE (several repositories, TAP 4; see docs/multirepo.md) routes
+each project through the map file: files come from the consensus page of
+the first matching mapping (threshold repositories with identical length
+and hashes), and a name under a terminating mapping is never looked up
+anywhere else (dependency confusion):
+  tufpip download --map map.json corp-auth==1.2 -d wheelhouse/
+
 Output: one line per file, "verified NAME (N bytes, sha256 HEX)".
 Exit codes: 0 every file verified and written; 1 a file or release was
 refused (tampered, not signed, hash not in the requirements file) or a

@@ -86,6 +86,12 @@ or from git, a path or a URL, fails as "the installer would fetch from
 outside the verified index" unless --allow-unverified-sources. uv's
 entry for the project itself is skipped: it is built, not fetched.
 
+--map FILE (several repositories, TAP 4; see docs/multirepo.md) checks
+files, pins and locked packages against the consensus page of each
+project's mapping: a file must be listed by threshold repositories of
+the mapping with identical length and hashes (a disagreement fails, naming them). It needs
+the network, so not with --offline.
+
 Output: "ok      NAME" or "FAILED  NAME: <what is wrong>" per file (per
 locked package: NAME==VERSION (LOCKFILE)), then
 "N verified, M failed". --json prints a report instead (per file: name,
