@@ -77,8 +77,18 @@ from any index (dependency confusion):
 and file. See docs/multirepo.md.
 
 /-/status reports the trusted TUF versions and expiries, cache size and
-hit rate; /-/healthz answers "ok". SIGINT or SIGTERM stops it after
-in-flight requests finish.`,
+hit rate; /-/healthz answers "ok" while the process runs; /-/readyz answers
+200 only while trusted metadata is loaded and unexpired (for load
+balancers); /-/metrics is Prometheus text. SIGINT or SIGTERM stops it after
+in-flight requests finish.
+
+For a team (docs/team.md): several replicas share verified files through
+an S3 bucket, each verifying every object again before serving it, and
+TLS lets pip on other machines use https:// without --trusted-host:
+  tufpip proxy --listen 0.0.0.0:8443 --allow-remote --hostname proxy.corp \
+    --tls-cert /etc/tufpip/proxy.pem --tls-key /etc/tufpip/proxy.key \
+    --store s3://tufpip-artifacts/pypi --store-endpoint https://s3.corp --store-path-style
+The certificate is reloaded when its files change or on SIGHUP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runProxy(cmd.Context(), g, o)
