@@ -45,7 +45,9 @@ func TestReadyz(t *testing.T) {
 	}{
 		{"fresh", func(context.Context) (updater.Status, error) { return statusAt(now.Add(time.Minute)), nil }, 200, "ready\n"},
 		{"timestamp expired", func(context.Context) (updater.Status, error) { return statusAt(now), nil }, 503, "not ready: trusted timestamp metadata expired at 2030-01-01T00:00:00Z\n"},
-		{"unloadable", func(context.Context) (updater.Status, error) { return updater.Status{}, errors.New("no trusted root\x1b[31m") }, 503, "not ready: trusted metadata not usable: no trusted root\\x1b[31m\n"},
+		{"unloadable", func(context.Context) (updater.Status, error) {
+			return updater.Status{}, errors.New("no trusted root\x1b[31m")
+		}, 503, "not ready: trusted metadata not usable: no trusted root\\x1b[31m\n"},
 		{"no status", nil, 503, "not ready: no trusted metadata\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
