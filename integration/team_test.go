@@ -430,10 +430,18 @@ func TestTeamNginxReplicas(t *testing.T) {
 			targets[i], outs[i], errs[i] = pipInstall(t, py, lb+"/simple/", "app")
 		}()
 	}
-	for range 4 {
+	for range 8 {
 		<-started
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Mid-run: once replica B has served its first file, while the
+	// other installs are still asking for theirs.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(b.Log(), "served verified file") {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica B served no file within 60s; nginx did not balance:\n%s", b.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// Killed, not stopped: the worst case for a load balancer.
 	b.stopped = true
 	b.cmd.Process.Kill()
