@@ -130,6 +130,9 @@ func (s *Store) fill(ctx context.Context, a address, ti updater.TargetInfo, maxL
 	if !errors.Is(err, ErrNotCached) {
 		return err
 	}
+	if s.remote != nil && s.fillFromRemote(ctx, a, ti, maxLength) {
+		return nil
+	}
 	rc, err := open(ctx)
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", ti.Path, err)
@@ -138,6 +141,9 @@ func (s *Store) fill(ctx context.Context, a address, ti updater.TargetInfo, maxL
 	e, err = s.put(ctx, ti, rc, maxLength)
 	if err != nil {
 		return err
+	}
+	if s.remote != nil {
+		s.upload(ctx, a, ti, e)
 	}
 	return e.Close()
 }

@@ -54,6 +54,12 @@ type StoreOptions struct {
 	// Logger receives evictions, removals of corrupt entries and similar
 	// events. nil discards them.
 	Logger *slog.Logger
+	// Remote, if set, is a shared tier behind this store (see Remote):
+	// a local miss is looked up there, verified, before upstream is asked,
+	// and what upstream yields is uploaded once it verified.
+	Remote Remote
+	// Observer, if set, is told about verifications and Remote lookups.
+	Observer Observer
 }
 
 // Store is a content-addressed cache of verified artifacts, safe for
@@ -94,6 +100,8 @@ type Store struct {
 	// maxUnknown bounds artifacts of unknown length.
 	maxUnknown int64
 	log        *slog.Logger
+	remote     Remote
+	obs        Observer
 
 	mu        sync.Mutex
 	used      int64 // bytes of artifacts on disk as last known; <0 unknown
@@ -131,6 +139,9 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		maxUnknown = DefaultMaxUnknownLength
 	}
 	dir = filepath.Clean(dir)
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -143,6 +154,8 @@ func OpenStore(dir string, opts StoreOptions) (*Store, error) {
 		maxBytes:   opts.MaxBytes,
 		maxUnknown: maxUnknown,
 		log:        log,
+		remote:     opts.Remote,
+		obs:        opts.Observer,
 		used:       -1,
 		memo:       map[string]verified{},
 		flights:    map[string]*flight{},
@@ -262,6 +275,34 @@ func (s *Store) PutLimited(ctx context.Context, ti updater.TargetInfo, r io.Read
 }
 
 func (s *Store) put(ctx context.Context, ti updater.TargetInfo, r io.Reader, maxLength int64) (*Entry, error) {
+	return s.putFrom(ctx, "upstream", ti, r, maxLength)
+}
+
+// putFrom is put, reporting the verification (of bytes from source) to
+// the Observer.
+func (s *Store) putFrom(ctx context.Context, source string, ti updater.TargetInfo, r io.Reader, maxLength int64) (*Entry, error) {
+	start := time.Now()
+	cr := &verifyCounter{r: r}
+	e, err := s.putVerified(ctx, ti, cr, maxLength)
+	if ctx.Err() == nil {
+		s.obs.Verified(source, cr.n, time.Since(start), err == nil)
+	}
+	return e, err
+}
+
+// verifyCounter counts the bytes read through it.
+type verifyCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *verifyCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (s *Store) putVerified(ctx context.Context, ti updater.TargetInfo, r io.Reader, maxLength int64) (*Entry, error) {
 	a, err := s.address(ti)
 	if err != nil {
 		return nil, err

@@ -182,7 +182,7 @@ func proxyArgs(tr *testRepo, o proxyOptions) []string {
 	return append(globals, cmd...)
 }
 
-var servingLine = regexp.MustCompile(`serving verified files at (http://\S+/simple/)`)
+var servingLine = regexp.MustCompile(`serving verified files at (https?://\S+/simple/)`)
 
 // startProxy starts the proxy and waits until it listens. It is stopped
 // with SIGTERM when the test ends, and must then exit 0.
@@ -409,7 +409,10 @@ func requirePython(t *testing.T) string {
 func pipEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PIP_") || strings.HasPrefix(kv, "PYTHONPATH=") {
+		// requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override
+		// pip's --cert: the TLS tests need --cert to count.
+		if strings.HasPrefix(kv, "PIP_") || strings.HasPrefix(kv, "PYTHONPATH=") ||
+			strings.HasPrefix(kv, "REQUESTS_CA_BUNDLE=") || strings.HasPrefix(kv, "CURL_CA_BUNDLE=") {
 			continue
 		}
 		env = append(env, kv)

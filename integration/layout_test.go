@@ -46,6 +46,9 @@ var thirdPartyWords = map[string]string{
 	"x/net html":             "golang.org/x/net/html",
 	"xdg":                    "github.com/adrg/xdg",
 	"flock":                  "github.com/gofrs/flock",
+	"aws-sdk-go-v2":          "github.com/aws/aws-sdk-go-v2",
+	"smithy-go":              "github.com/aws/smithy-go",
+	"client_golang":          "github.com/prometheus/client_golang",
 }
 
 func readLayoutTable(t *testing.T) map[string]layoutRow {

@@ -56,6 +56,8 @@ func describe(err error) (msg, hint string, code int) {
 		return msg, ue.hint, exitUsage
 	case errors.As(err, &mErr):
 		return msg, "fix the map file: every repository it names must be registered with \"tufpip init\", every mapping needs paths, repositories and a threshold from 1 to the number of its repositories (see docs/multirepo.md); nothing was served", exitUsage
+	case errors.As(err, new(*storeError)):
+		return msg, storeHint, exitUsage
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", interruptExitCode(err)
 	case errors.Is(err, cache.ErrCacheFull):

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ type proxyOptions struct {
 	hostnames   []string
 	refusalTTL  time.Duration
 	mapFile     string
+	team        teamOptions
 	ready       func(url string) // tests learn the URL here
 }
 
@@ -75,8 +77,18 @@ from any index (dependency confusion):
 and file. See docs/multirepo.md.
 
 /-/status reports the trusted TUF versions and expiries, cache size and
-hit rate; /-/healthz answers "ok". SIGINT or SIGTERM stops it after
-in-flight requests finish.`,
+hit rate; /-/healthz answers "ok" while the process runs; /-/readyz answers
+200 only while trusted metadata is loaded and unexpired (for load
+balancers); /-/metrics is Prometheus text. SIGINT or SIGTERM stops it after
+in-flight requests finish.
+
+For a team (docs/team.md): several replicas share verified files through
+an S3 bucket, each verifying every object again before serving it, and
+TLS lets pip on other machines use https:// without --trusted-host:
+  tufpip proxy --listen 0.0.0.0:8443 --allow-remote --hostname proxy.corp \
+    --tls-cert /etc/tufpip/proxy.pem --tls-key /etc/tufpip/proxy.key \
+    --store s3://tufpip-artifacts/pypi --store-endpoint https://s3.corp --store-path-style
+The certificate is reloaded when its files change or on SIGHUP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runProxy(cmd.Context(), g, o)
@@ -87,6 +99,7 @@ in-flight requests finish.`,
 	cmd.Flags().StringSliceVar(&o.hostnames, "hostname", nil, "a host name or IP address clients reach the proxy by, besides loopback and --listen (repeatable or comma-separated; other Host headers get 421)")
 	cmd.Flags().StringVar(&o.mapFile, "map", "", mapFlagHelp)
 	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", proxy.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
+	addTeamFlags(cmd, &o.team)
 	return cmd
 }
 
@@ -97,17 +110,30 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTeamFlags(&o.team); err != nil {
+		return err
+	}
 	if !g.verbose && !g.quiet {
 		// One line per served file is part of what the proxy promises.
 		g.logger = newLogger(g.stderr, slog.LevelInfo)
 	}
+	metrics := proxy.NewMetrics()
+	remote, err := openRemote(ctx, g, &o.team)
+	if err != nil {
+		return err
+	}
+	if remote != nil {
+		g.storeRemote = remote
+	}
+	g.storeObserver = metrics
 	if o.mapFile != "" {
-		return runMapProxy(ctx, g, o, hosts)
+		return runMapProxy(ctx, g, o, hosts, metrics)
 	}
 	s, err := g.openSession(ctx)
 	if err != nil {
 		return err
 	}
+	s.http.Transport = metrics.Transport(s.http.Transport)
 	if s.site.IndexURL == nil {
 		return usagef("repository %q has no index URL (--index-url)", s.rc.Name)
 	}
@@ -119,16 +145,20 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	window, _ := g.freshness()
 	pcfg := proxyConfig(window, g.refresh, o.refusalTTL, s.up.Refresh)
 	pcfg.Client, pcfg.Status, pcfg.Hosts, pcfg.Logger = s.client(), s.up.Status, hosts, g.logger
+	pcfg.Metrics = metrics
 	return serveProxy(ctx, g, fmt.Sprintf("%q (%s layout)", s.rc.Name, s.rc.Layout), o, pcfg)
 }
 
 // runMapProxy is runProxy with a map file: one session per repository,
 // each refreshed once up front; one that fails is reported and fails
 // only the projects mapped to it.
-func runMapProxy(ctx context.Context, g *globals, o *proxyOptions, hosts []string) error {
+func runMapProxy(ctx context.Context, g *globals, o *proxyOptions, hosts []string, metrics *proxy.Metrics) error {
 	ms, err := g.openMapSessions(ctx, o.mapFile)
 	if err != nil {
 		return err
+	}
+	for _, s := range ms.sessions {
+		s.http.Transport = metrics.Transport(s.http.Transport)
 	}
 	err = ms.refreshAll(ctx, func(name string, err error) {
 		g.logger.Warn("initial TUF refresh failed; projects mapped only to this repository will be refused", "repository", name, "err", err)
@@ -144,7 +174,7 @@ func runMapProxy(ctx context.Context, g *globals, o *proxyOptions, hosts []strin
 		s := ms.sessions[name]
 		pcfg.Repositories = append(pcfg.Repositories, proxy.Repository{Name: name, Layout: s.site.Layout, IndexURL: s.rc.IndexURL, Status: s.up.Status})
 	}
-	pcfg.Hosts, pcfg.Logger = hosts, g.logger
+	pcfg.Hosts, pcfg.Logger, pcfg.Metrics = hosts, g.logger, metrics
 	return serveProxy(ctx, g, fmt.Sprintf("map %s (repositories %s)", o.mapFile, ms.names()), o, pcfg)
 }
 
@@ -187,16 +217,24 @@ func proxyConfig(window time.Duration, refresh bool, refusalTTL time.Duration, r
 // serveProxy listens, prints where to point pip, and serves until ctx
 // ends, then shuts down gracefully.
 func serveProxy(ctx context.Context, g *globals, what string, o *proxyOptions, pcfg proxy.Config) error {
+	tlsConfig, err := serverTLS(ctx, g, &o.team)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
 	}
 	srv := &http.Server{
 		Handler:           logRequests(g, proxy.New(pcfg)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		TLSConfig:         tlsConfig,
 	}
-	url := "http://" + ln.Addr().String() + "/simple/"
+	url := o.team.scheme() + "://" + ln.Addr().String() + "/simple/"
 	if !g.quiet {
 		out := g.stderr
 		fmt.Fprintf(out, "tufpip proxy for %s serving verified files at %s\n\n", what, url)

@@ -66,7 +66,7 @@ func (g *globals) openStore() (*cache.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cache.OpenStore(g.artifactDir(), cache.StoreOptions{Logger: g.logger, MaxBytes: limit})
+	return cache.OpenStore(g.artifactDir(), cache.StoreOptions{Logger: g.logger, MaxBytes: limit, Remote: g.storeRemote, Observer: g.storeObserver})
 }
 
 // cacheLimit is --cache-max-size in bytes; 0 means no limit.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/tufpip/tufpip/cache"
 )
 
 // version is stamped by the release build (-ldflags "-X main.version=...").
@@ -63,6 +65,11 @@ type globals struct {
 	stdout io.Writer
 	stderr io.Writer
 	logger *slog.Logger
+
+	// storeRemote and storeObserver, set by the proxy before it opens its
+	// session, go into the artifact store's options.
+	storeRemote   cache.Remote
+	storeObserver cache.Observer
 
 	// probePython asks the host's interpreter about itself (askPython);
 	// tests put a stand-in here instead of running python3.

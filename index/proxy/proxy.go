@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,10 @@ type Config struct {
 	// DefaultRefusalTTL, negative disables it.
 	RefusalTTL time.Duration
 	Logger     *slog.Logger
+	// Metrics, if set, are served at /-/metrics (with the TUF roles'
+	// versions and expiries from Status, or each of Repositories); nil
+	// makes a new set.
+	Metrics *Metrics
 	// Multi, if set, answers for projects from several repositories as a
 	// TAP 4 map file says (index/multirepo); Client, Status and
 	// BeforePage are then unused, and Repositories feeds /-/status.
@@ -80,6 +85,8 @@ type Handler struct {
 	// vouched: with a map file, who vouched for the pages served last.
 	vouchedMu sync.Mutex
 	vouched   map[string]PageVouchers
+
+	metricsHandler http.Handler
 }
 
 // PageVouchers says which repositories vouched for a project's page and
@@ -103,7 +110,16 @@ func New(cfg Config) *Handler {
 	if cfg.Pages == nil {
 		cfg.Pages = &index.PageCache{TTL: time.Minute}
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
 	p := &Handler{cfg: cfg, mux: http.NewServeMux(), started: time.Now(), hosts: map[string]bool{}}
+	for _, src := range p.trustSources() {
+		if src.Status != nil {
+			cfg.Metrics.reg.MustRegister(newTUFCollector(src.Name, src.Status, p.now))
+		}
+	}
+	p.metricsHandler = newMetricsHandler(cfg.Metrics)
 	for _, h := range cfg.Hosts {
 		if n, err := NormalizeHost(h); err == nil {
 			p.hosts[n] = true
@@ -116,23 +132,54 @@ func New(cfg Config) *Handler {
 	p.mux.HandleFunc("GET /files/{project}/{filename}", p.serveFile)
 	p.mux.HandleFunc("GET /-/healthz", p.serveHealth)
 	p.mux.HandleFunc("GET /-/status", p.serveStatus)
+	p.mux.HandleFunc("GET /-/readyz", p.serveReady)
+	p.mux.HandleFunc("GET /-/metrics", p.serveMetrics)
 	return p
 }
 
 func (p *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &codeWriter{ResponseWriter: w, code: http.StatusOK}
+	route := p.serve(cw, r)
+	p.cfg.Metrics.requests.WithLabelValues(route, strconv.Itoa(cw.code)).Inc()
+}
+
+// serve answers r and returns the route it took, for metrics: the mux's
+// pattern, or what stopped the request before the mux.
+func (p *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	// Nothing the proxy answers is meant to be sniffed into another type.
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if !p.hostAllowed(r.Host) {
 		p.refuseHost(w, r)
-		return
+		return "misdirected"
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		p.cfg.Metrics.refusals.WithLabelValues(reasonMethod).Inc()
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "tufpip: method not allowed", http.StatusMethodNotAllowed)
-		return
+		return "method"
 	}
 	p.mux.ServeHTTP(w, r)
+	// ServeMux records the pattern it matched on r (a closed set).
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	_, route, _ := strings.Cut(r.Pattern, " ")
+	return route
 }
+
+// codeWriter remembers the status written, for metrics.
+type codeWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *codeWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *codeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (p *Handler) serveHome(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/simple/", http.StatusFound)
@@ -529,7 +576,13 @@ func (p *Handler) notAcceptable(w http.ResponseWriter, r *http.Request) {
 // second line "hint: ..." when hint (ours, what the operator can do) is
 // not empty.
 func (p *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, hint, format string, a ...any) {
+	p.refuseFor(statusReason(status), w, r, status, hint, format, a...)
+}
+
+// refuseFor is refuse, counting the refusal under reason (a constant).
+func (p *Handler) refuseFor(reason string, w http.ResponseWriter, r *http.Request, status int, hint, format string, a ...any) {
 	p.refused.Add(1)
+	p.cfg.Metrics.refusals.WithLabelValues(reason).Inc()
 	// The reason quotes the network (a server's words, unsigned page
 	// content, file names) and URLs: pip prints the body, so it is
 	// redacted and escaped. The log gets it redacted only: slog's text
@@ -555,11 +608,12 @@ func (p *Handler) fail(w http.ResponseWriter, r *http.Request, what string, err 
 		return // the client went away
 	}
 	status := StatusFor(err)
+	reason := refusalReason(err)
 	if index.UpstreamUnreachable(err) {
-		p.refuse(w, r, status, "", "%s: the repository is unreachable: %v", what, err)
+		p.refuseFor(reasonUnreachable, w, r, status, "", "%s: the repository is unreachable: %v", what, err)
 		return
 	}
-	p.refuse(w, r, status, "", "%s: %v", what, err)
+	p.refuseFor(reason, w, r, status, "", "%s: %v", what, err)
 }
 
 // StatusFor is the HTTP status the proxy answers for err.
