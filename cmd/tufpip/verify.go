@@ -118,7 +118,7 @@ Exit codes:
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
 	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
 	o.sources.addFlags(f)
-	o.locks.addFlags(f)
+	o.locks.addFlags(f, "check")
 	return cmd
 }
 
