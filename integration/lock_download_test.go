@@ -216,7 +216,7 @@ func TestDownloadLockFormats(t *testing.T) {
 			// nothing written, the good packages included.
 			res, path, dir = download(lock([]lockedFixture{good[0], good[1], {"native", "2.0", nativeFiles(nativeTags[0])}}), linux)
 			wantMsg := "tufpip: native-2.0-" + nativeTags[0] + ".whl: native==2.0 (" + path + "): the lock pins sha256:eeeeeeeeeeeeeeee…, but the file the repository signed has sha256:" + native[nativeTags[0]].Hashes["sha256"][:16] + "…"
-			if res.Code != 1 || !strings.Contains(res.Stderr, wantMsg) || !strings.Contains(res.Stderr, "nothing was written to "+dir+": 1 of 3 failed") || strings.Contains(res.Stdout, "verified ") {
+			if res.Code != 1 || !strings.Contains(res.Stderr, wantMsg) || !strings.Contains(res.Stderr, "nothing was written to "+dir+": 1 of 3 failed") || !strings.Contains(res.Stderr, "hint: the lock and the repository disagree") || strings.Contains(res.Stdout, "verified ") {
 				t.Errorf("wrong hash: want exit 1 and %q\n%s", wantMsg, res)
 			}
 			assertDirEmpty(t, dir)

@@ -553,6 +553,10 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 		if errors.As(f.err, &hn) {
 			hint = "the requirements file and the repository disagree: the file was not written. Regenerate the hashes only if you trust the new release"
 		}
+		var lh *lockHashError
+		if errors.As(f.err, &lh) {
+			hint = "the lock and the repository disagree: it was written through a mirror that served other bytes, or edited. Do not install from it; re-lock through tufpip proxy and review the diff"
+		}
 		if hint != "" && !hints[hint] {
 			hints[hint] = true
 			hintOrder = append(hintOrder, hint)
