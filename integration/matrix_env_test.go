@@ -163,8 +163,10 @@ type matrixEnv struct {
 	// getTarget (and getBase, if set, as --base-url) is what "tufpip
 	// get" asks for.
 	getTarget, getBase string
-	// dlReq is what "tufpip download" and pip ask for.
+	// dlReq is what "tufpip download" and pip ask for; dlArgs, if set,
+	// replace dlReq (download --lock FILE, say).
 	dlReq, pipReq string
+	dlArgs        []string
 	// verifyArgs follow "tufpip verify": files, or -r FILE.
 	verifyArgs []string
 	// proxyFile is the file name under /files/<project>/ the proxy cell
@@ -423,7 +425,11 @@ func (e *matrixEnv) runDownload(t *testing.T, want cellWant) {
 	home := e.homes[colDownload]
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "dl")
-	e.checkCLI(t, e.tufpip(t, home, "download", e.dlReq, "-d", dir), want)
+	args := []string{e.dlReq}
+	if e.dlArgs != nil {
+		args = e.dlArgs
+	}
+	e.checkCLI(t, e.tufpip(t, home, append(append([]string{"download"}, args...), "-d", dir)...), want)
 	if want.ok {
 		e.assertLegitFiles(t, parent, 1)
 	} else {

@@ -471,6 +471,7 @@ func matrixRows() []matrixRow {
 	rows = append(rows, roleNameRows()...)
 	rows = append(rows, requirementsRows()...)
 	rows = append(rows, rebindingRows()...)
+	rows = append(rows, lockRows()...)
 	return rows
 }
 

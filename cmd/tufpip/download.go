@@ -35,6 +35,7 @@ type downloadOptions struct {
 	formats  *formatControl
 	sources  sourceOptions
 	mapFile  string
+	locks    lockOptions
 	// terminal overrides the check whether stderr is a terminal (tests).
 	terminal *bool
 }
@@ -79,6 +80,20 @@ sha256/sha384/sha512 tufpip computes over the verified bytes when the
 repository signs only blake2b-256). A line with a --hash puts the whole
 file in hash-checking mode, as in pip.
 
+--lock FILE downloads what a lock file pins instead (repeatable; the
+formats and --lock-format as in "tufpip verify --lock"): for each locked
+package whose marker holds for the target (others are skipped with a
+line), the best-ranked of its locked wheels for the target, else its
+locked sdist (--only-binary and --no-binary apply; --all takes every
+locked file). Each file must be one the repository signed for that
+project and version, and its verified bytes must have every hash the lock
+pins for it. Pipfile.lock names no files: the choice is among the
+release's signed files, steered by the pinned hashes, and the file taken
+must have one of them. A package that pins no hash fails unless
+--allow-unhashed; one the lock takes from another index, git, a path or a
+URL fails unless --allow-unverified-sources, which leaves it out with a
+warning. uv's entry for the project itself is skipped.
+
 All or nothing: files are verified into the cache first; if any fails,
 nothing is written to DIR. A file already in DIR that matches the signed
 length and hashes is left alone ("already verified"). Up to --jobs files
@@ -98,13 +113,15 @@ anywhere else (dependency confusion):
 
 Output: one line per file, "verified NAME (N bytes, sha256 HEX)".
 Exit codes: 0 every file verified and written; 1 a file or release was
-refused (tampered, not signed, hash not in the requirements file) or a
-requirements line points pip outside the verified index; 2 usage
+refused (tampered, not signed, hash not in the requirements file or not
+the one the lock pins, a locked package without hashes) or a
+requirements line or lock entry points outside the verified index; 2 usage
 error, no matching release, or the repository could not be trusted or
 reached (expired or invalid metadata, network).`,
 		Example: `  tufpip download requests==2.31.0 -d wheelhouse/
   tufpip download -r requirements.txt -d wheelhouse/ --only-binary :all:
-  tufpip download numpy --python-version 3.12 --platform manylinux_2_17_x86_64 --all`,
+  tufpip download numpy --python-version 3.12 --platform manylinux_2_17_x86_64 --all
+  tufpip download --lock poetry.lock -d wheelhouse/ --python-version 3.12 --platform win_amd64`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDownload(cmd.Context(), g, o, args)
 		},
@@ -122,6 +139,7 @@ reached (expired or invalid metadata, network).`,
 	f.Var(&formatFlag{fc: o.formats}, "only-binary", "do not take sdists: :all:, :none: or comma-separated projects")
 	f.StringVar(&o.mapFile, "map", "", mapFlagHelp)
 	o.sources.addFlags(f)
+	o.locks.addFlags(f, "download the files for the target of")
 	return cmd
 }
 
@@ -131,6 +149,8 @@ type dlItem struct {
 	vp   *index.VerifiedPage
 	file index.VerifiedFile
 	dest string
+	// lock is set for a file of a --lock: what its bytes must match.
+	lock *lockPins
 
 	present bool         // already in dest with the signed bytes
 	ent     *cache.Entry // verified bytes, when not present
@@ -146,22 +166,21 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	if err := checkDownloadArgs(g, o, args); err != nil {
 		return err
 	}
-	reqs, err := downloadRequirements(g, o, args)
-	if err != nil {
-		return err
-	}
 	env, envDesc, err := o.target.environment(ctx, g.probePython)
 	if err != nil {
 		return err
 	}
 	g.logger.Debug("download target", "target", envDesc)
-	active, skipped, err := requirementsFor(reqs, env.Markers)
-	if !g.quiet {
-		for _, r := range skipped {
-			fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", httpx.SafeLine(requirementLabel(r)), httpx.SafeLine(r.Marker.String()), envDesc)
+	var active []packaging.Requirement
+	var locked []lockedPackage
+	if len(o.locks.files) > 0 {
+		if locked, err = downloadLocked(g, o, env, envDesc); err != nil {
+			return err
 		}
-	}
-	if err != nil {
+		if len(locked) == 0 {
+			return usagef("the lock files lock no package for %s", envDesc).withHint("lock the project with its tool first, or check the target (--python-version, --platform)")
+		}
+	} else if active, err = downloadActive(g, o, args, env, envDesc); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
@@ -172,7 +191,13 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 		return err
 	}
 
-	items, failures, err := resolveDownloads(ctx, g, pages, active, env, o)
+	var items []*dlItem
+	var failures []dlFailure
+	if locked != nil {
+		items, failures, err = resolveLockDownloads(ctx, g, pages, locked, env, o)
+	} else {
+		items, failures, err = resolveDownloads(ctx, g, pages, active, env, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -197,11 +222,29 @@ func runDownload(ctx context.Context, g *globals, o *downloadOptions, args []str
 	return writeDownloads(g, o, items)
 }
 
+// downloadActive reads the requirements and keeps those whose markers
+// hold for the target, printing a line for each skipped.
+func downloadActive(g *globals, o *downloadOptions, args []string, env packaging.Environment, envDesc string) ([]packaging.Requirement, error) {
+	reqs, err := downloadRequirements(g, o, args)
+	if err != nil {
+		return nil, err
+	}
+	active, skipped, err := requirementsFor(reqs, env.Markers)
+	if !g.quiet {
+		for _, r := range skipped {
+			fmt.Fprintf(g.stderr, "tufpip: skipping %s: marker `%s` does not hold for %s\n", httpx.SafeLine(requirementLabel(r)), httpx.SafeLine(r.Marker.String()), envDesc)
+		}
+	}
+	return active, err
+}
+
 // checkDownloadArgs refuses what can be refused before reading anything.
 func checkDownloadArgs(g *globals, o *downloadOptions, args []string) error {
 	switch {
-	case len(args) == 0 && len(o.reqFiles) == 0:
-		return usagef("nothing to download").withHint("name requirements (tufpip download requests==2.31.0) or pass -r requirements.txt")
+	case len(args) == 0 && len(o.reqFiles) == 0 && len(o.locks.files) == 0:
+		return usagef("nothing to download").withHint("name requirements (tufpip download requests==2.31.0), or pass -r requirements.txt or --lock FILE")
+	case len(o.locks.files) > 0 && (len(args) > 0 || len(o.reqFiles) > 0):
+		return usagef("--lock cannot be combined with requirements or -r").withHint("a lock pins every package already: download it on its own, or run download once per input")
 	case o.jobs < 1:
 		return usagef("invalid --jobs %d: want at least 1", o.jobs)
 	case g.offline:
@@ -492,6 +535,9 @@ func resolveDownloads(ctx context.Context, g *globals, client index.Pager, reqs 
 // sha256 for the output line, and whatever the requirement's --hash
 // values use.
 func (it *dlItem) hashAlgorithms() []string {
+	if it.lock != nil {
+		return append([]string{updater.HashSHA256}, it.lock.algorithms()...)
+	}
 	return append([]string{updater.HashSHA256}, it.req.HashAlgorithms()...)
 }
 
@@ -499,6 +545,9 @@ func (it *dlItem) hashAlgorithms() []string {
 // them against the requirement's --hash values, if any.
 func (it *dlItem) checkHashes(sums map[string]string) error {
 	it.sha256 = sums[updater.HashSHA256]
+	if it.lock != nil {
+		return it.lock.check(it.file.Filename, sums)
+	}
 	if !it.req.HasHashes() {
 		return nil
 	}
@@ -534,6 +583,10 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 		var hn *hashNotListedError
 		if errors.As(f.err, &hn) {
 			hint = "the requirements file and the repository disagree: the file was not written. Regenerate the hashes only if you trust the new release"
+		}
+		var lh *lockHashError
+		if errors.As(f.err, &lh) {
+			hint = "the lock and the repository disagree: it was written through a mirror that served other bytes, or edited. Do not install from it; re-lock through tufpip proxy and review the diff"
 		}
 		if hint != "" && !hints[hint] {
 			hints[hint] = true

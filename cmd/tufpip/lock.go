@@ -29,12 +29,14 @@ type lockOptions struct {
 	allowUnhashed bool
 }
 
-func (lo *lockOptions) addFlags(fs *pflag.FlagSet) {
+// addFlags adds the flags; what says what is done with each lock file
+// ("check", "download the files of").
+func (lo *lockOptions) addFlags(fs *pflag.FlagSet, what string) {
 	var names []string
 	for _, f := range lockfile.Formats() {
 		names = append(names, string(f))
 	}
-	fs.StringArrayVar(&lo.files, "lock", nil, "check a lock file (pylock.toml, pylock.NAME.toml, uv.lock, poetry.lock, pdm.lock, Pipfile.lock) (repeatable)")
+	fs.StringArrayVar(&lo.files, "lock", nil, what+" a lock file (pylock.toml, pylock.NAME.toml, uv.lock, poetry.lock, pdm.lock, Pipfile.lock) (repeatable)")
 	fs.StringVar(&lo.format, "lock-format", "", "read every --lock as this format instead of guessing from its name: "+strings.Join(names, ", "))
 	fs.BoolVar(&lo.allowUnhashed, "allow-unhashed", false, "accept locked packages that pin no hash (their files must still be signed)")
 }

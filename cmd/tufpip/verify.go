@@ -126,7 +126,7 @@ Exit codes:
 	f.IntVarP(&o.jobs, "jobs", "j", min(runtime.NumCPU(), 8), "verify this many files at once")
 	f.StringVar(&o.mapFile, "map", "", mapFlagHelp)
 	o.sources.addFlags(f)
-	o.locks.addFlags(f)
+	o.locks.addFlags(f, "check")
 	return cmd
 }
 
