@@ -659,9 +659,12 @@ func TestFaultKillMidDownload(t *testing.T) {
 		st := srv.stallPath(t, "/packages/"+wheel.Path)
 		p := startTufpip(t, args...)
 		st.await(t, p)
-		waitUntil(t, "half the wheel is in a temporary file", func() bool {
+		// The server has sent half the wheel; the cache writes in
+		// buffers (cache/overlap.go) while it hashes, so what is on disk
+		// may trail what arrived by a buffer: a quarter is mid-write.
+		waitUntil(t, "a quarter of the wheel is in a temporary file", func() bool {
 			for _, n := range storeTemps(t, home) {
-				if n >= wheel.Length/2 {
+				if n >= wheel.Length/4 {
 					return true
 				}
 			}
