@@ -241,34 +241,59 @@ func parseSignatures(src []byte) ([]metadata.Signature, error) {
 // decides. Meta names are substrings of one copy of src, which saves
 // 16,384 small allocations.
 func parseSnapshotSigned(src []byte) (metadata.SnapshotType, []string, error) {
-	p := canonParser{s: string(src)}
 	var s metadata.SnapshotType
 	var names []string
-	err := p.object(func(key string) error {
-		var err error
-		switch key {
-		case "_type":
-			s.Type, err = p.str()
-		case "spec_version":
-			s.SpecVersion, err = p.str()
-		case "version":
-			s.Version, err = p.int()
-		case "expires":
-			start := p.i
-			if _, err = p.str(); err == nil {
-				err = s.Expires.UnmarshalJSON([]byte(p.s[start:p.i]))
-			}
-		case "meta":
-			s.Meta, names, err = p.meta()
-		default:
-			err = errFallback
+	err := parseSigned(src, &s.Type, &s.SpecVersion, &s.Version, &s.Expires, func(p *canonParser, key string) (err error) {
+		if key != "meta" {
+			return errFallback
 		}
+		s.Meta, names, err = p.meta()
 		return err
 	})
-	if err != nil || p.i != len(p.s) {
+	if err != nil {
 		return metadata.SnapshotType{}, nil, errFallback
 	}
 	return s, names, nil
+}
+
+// parseSigned reads the canonical signed part of a role in src: the
+// members every one has into typ, spec, version and expires, each other
+// member by rest, which refuses what it does not know. All of src must be
+// that one object.
+func parseSigned(src []byte, typ, spec *string, version *int64, expires *time.Time, rest func(p *canonParser, key string) error) error {
+	p := canonParser{s: string(src)}
+	err := p.object(func(key string) error {
+		if done, err := p.common(key, typ, spec, version, expires); done {
+			return err
+		}
+		return rest(&p, key)
+	})
+	if err != nil || p.i != len(p.s) {
+		return errFallback
+	}
+	return nil
+}
+
+// common reads the value of key if it is one of the members every signed
+// part has ("_type", "spec_version", "version", "expires"), into its
+// field, and reports whether it was.
+func (p *canonParser) common(key string, typ, spec *string, version *int64, expires *time.Time) (done bool, err error) {
+	switch key {
+	case "_type":
+		*typ, err = p.str()
+	case "spec_version":
+		*spec, err = p.str()
+	case "version":
+		*version, err = p.int()
+	case "expires":
+		start := p.i
+		if _, err = p.str(); err == nil {
+			err = expires.UnmarshalJSON([]byte(p.s[start:p.i]))
+		}
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 // canonParser reads canonical JSON (no whitespace, no escapes) from s[i:].
@@ -340,25 +365,53 @@ func (p *canonParser) object(member func(key string) error) error {
 }
 
 // meta reads the meta object, returning its entries and their names in
-// the order read. The entries share one array, sized by counting
-// "version" members in what is left to read (at least one per entry).
+// the order read.
 func (p *canonParser) meta() (map[string]*metadata.MetaFiles, []string, error) {
-	n := strings.Count(p.s[p.i:], `"version":`)
-	files := make([]metadata.MetaFiles, n)
-	meta := make(map[string]*metadata.MetaFiles, n)
-	names := make([]string, 0, n)
-	err := p.object(func(name string) error {
-		var mf *metadata.MetaFiles
-		if len(files) > 0 {
-			mf, files = &files[0], files[1:]
-		} else {
-			mf = new(metadata.MetaFiles)
-		}
-		meta[name] = mf
-		names = append(names, name)
+	return entries(p, `"version":`, func(name string, mf *metadata.MetaFiles) error {
 		return p.metaFile(mf)
 	})
-	return meta, names, err
+}
+
+// entries reads an object of objects into a map, returning the names in
+// the order read. The entries share one array, sized by counting marker
+// (a member every entry has) in what is left to read; the count may be
+// high, never low for a valid document (a name cannot contain `"`).
+func entries[T any](p *canonParser, marker string, read func(name string, e *T) error) (map[string]*T, []string, error) {
+	n := strings.Count(p.s[p.i:], marker)
+	all := make([]T, n)
+	m := make(map[string]*T, n)
+	names := make([]string, 0, n)
+	err := p.object(func(name string) error {
+		var e *T
+		if len(all) > 0 {
+			e, all = &all[0], all[1:]
+		} else {
+			e = new(T)
+		}
+		m[name] = e
+		names = append(names, name)
+		return read(name, e)
+	})
+	return m, names, err
+}
+
+// hashes reads a hashes object, digests as HexBytes.UnmarshalJSON reads
+// them.
+func (p *canonParser) hashes() (metadata.Hashes, error) {
+	h := metadata.Hashes{}
+	err := p.object(func(alg string) error {
+		v, err := p.str()
+		if err != nil {
+			return errFallback
+		}
+		b, ok := decodeHex(v)
+		if !ok {
+			return errFallback
+		}
+		h[alg] = b
+		return nil
+	})
+	return h, err
 }
 
 func (p *canonParser) metaFile(mf *metadata.MetaFiles) error {
@@ -370,19 +423,7 @@ func (p *canonParser) metaFile(mf *metadata.MetaFiles) error {
 		case "length":
 			mf.Length, err = p.int()
 		case "hashes":
-			mf.Hashes = metadata.Hashes{}
-			err = p.object(func(alg string) error {
-				h, err := p.str()
-				if err != nil {
-					return errFallback
-				}
-				b, ok := decodeHex(h)
-				if !ok {
-					return errFallback
-				}
-				mf.Hashes[alg] = b
-				return nil
-			})
+			mf.Hashes, err = p.hashes()
 		default:
 			err = errFallback
 		}
@@ -420,43 +461,73 @@ func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([
 	if len(s.UnrecognizedFields) != 0 || s.Meta == nil || len(names) != len(s.Meta) {
 		return nil, errFallback
 	}
-	if s.Expires.Location() != time.UTC {
-		return nil, errFallback
-	}
-	expires, err := s.Expires.MarshalJSON()
-	if err != nil {
-		return nil, errFallback
-	}
 	var ok bool
-	dst = append(dst, `{"_type":`...)
-	if dst, ok = appendPlainString(dst, s.Type); !ok {
+	if dst, ok = appendTypeExpires(dst, s.Type, s.Expires); !ok {
 		return nil, errFallback
 	}
-	dst = append(dst, `,"expires":`...)
-	dst = append(dst, expires...)
-	dst = append(dst, `,"meta":{`...)
-	for k, name := range names {
-		if k > 0 && names[k-1] >= name {
-			return nil, errFallback
-		}
-		if k > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, ok = appendPlainString(dst, name); !ok {
-			return nil, errFallback
-		}
-		dst = append(dst, ':')
-		if dst, ok = appendMetaFile(dst, s.Meta[name]); !ok {
-			return nil, errFallback
-		}
+	dst = append(dst, `,"meta":`...)
+	if dst, ok = appendSortedMap(dst, names, s.Meta, appendMetaFile); !ok {
+		return nil, errFallback
 	}
-	dst = append(dst, `},"spec_version":`...)
+	dst = append(dst, `,"spec_version":`...)
 	if dst, ok = appendPlainString(dst, s.SpecVersion); !ok {
 		return nil, errFallback
 	}
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, s.Version, 10)
 	return append(dst, '}'), nil
+}
+
+// appendTypeExpires opens a signed part the way go-tuf's canonical
+// encoding does, `{"_type":"...","expires":"..."`, if typ is a plain
+// string and expires is in UTC (a time in another location would decode
+// as UTC, and encode otherwise).
+func appendTypeExpires(dst []byte, typ string, expires time.Time) ([]byte, bool) {
+	if expires.Location() != time.UTC {
+		return dst, false
+	}
+	exp, err := expires.MarshalJSON()
+	if err != nil {
+		return dst, false
+	}
+	var ok bool
+	dst = append(dst, `{"_type":`...)
+	if dst, ok = appendPlainString(dst, typ); !ok {
+		return dst, false
+	}
+	dst = append(dst, `,"expires":`...)
+	return append(dst, exp...), true
+}
+
+// appendSortedMap appends m as cjson writes a map, `{"name":value,...}`,
+// each value by appendValue. names must be m's keys, strictly sorted
+// (checked), plain strings.
+func appendSortedMap[V any](dst []byte, names []string, m map[string]V, appendValue func([]byte, V) ([]byte, bool)) ([]byte, bool) {
+	if len(names) != len(m) {
+		return dst, false
+	}
+	var ok bool
+	dst = append(dst, '{')
+	for k, name := range names {
+		if k > 0 {
+			if names[k-1] >= name {
+				return dst, false
+			}
+			dst = append(dst, ',')
+		}
+		if dst, ok = appendPlainString(dst, name); !ok {
+			return dst, false
+		}
+		dst = append(dst, ':')
+		v, found := m[name]
+		if !found {
+			return dst, false
+		}
+		if dst, ok = appendValue(dst, v); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, '}'), true
 }
 
 // appendMetaFile appends go-tuf's canonical encoding of one meta entry,

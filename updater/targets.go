@@ -3,8 +3,6 @@ package updater
 import (
 	"bytes"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -144,60 +142,28 @@ func readTargets(data []byte) (*metadata.Metadata[metadata.TargetsType], []byte,
 // returns the target paths in the order read. Missing members are left
 // zero, as encoding/json leaves them; the re-encoding check then decides.
 func parseTargetsSigned(src []byte) (metadata.TargetsType, []string, error) {
-	p := canonParser{s: string(src)}
 	s := metadata.TargetsType{UnrecognizedFields: map[string]any{}}
 	var names []string
-	err := p.object(func(key string) error {
-		var err error
-		switch key {
-		case "_type":
-			s.Type, err = p.str()
-		case "spec_version":
-			s.SpecVersion, err = p.str()
-		case "version":
-			s.Version, err = p.int()
-		case "expires":
-			start := p.i
-			if _, err = p.str(); err == nil {
-				err = s.Expires.UnmarshalJSON([]byte(p.s[start:p.i]))
-			}
-		case "targets":
-			if s.Targets != nil {
-				return errFallback
-			}
-			s.Targets, names, err = p.targets()
-		default:
-			err = errFallback // delegations, unrecognized fields: go-tuf
+	err := parseSigned(src, &s.Type, &s.SpecVersion, &s.Version, &s.Expires, func(p *canonParser, key string) (err error) {
+		if key != "targets" {
+			return errFallback // delegations, unrecognized fields: go-tuf
 		}
+		s.Targets, names, err = p.targets()
 		return err
 	})
-	if err != nil || p.i != len(p.s) {
+	if err != nil {
 		return metadata.TargetsType{}, nil, errFallback
 	}
 	return s, names, nil
 }
 
-// targets reads the targets object. The entries share one array, sized by
-// counting "length" members in what is left to read.
+// targets reads the targets object.
 func (p *canonParser) targets() (map[string]*metadata.TargetFiles, []string, error) {
-	n := strings.Count(p.s[p.i:], `"length":`)
-	files := make([]metadata.TargetFiles, n)
-	targets := make(map[string]*metadata.TargetFiles, n)
-	names := make([]string, 0, n)
-	err := p.object(func(name string) error {
-		var tf *metadata.TargetFiles
-		if len(files) > 0 {
-			tf, files = &files[0], files[1:]
-		} else {
-			tf = new(metadata.TargetFiles)
-		}
+	return entries(p, `"length":`, func(name string, tf *metadata.TargetFiles) error {
 		tf.Path = name
 		tf.UnrecognizedFields = map[string]any{}
-		targets[name] = tf
-		names = append(names, name)
 		return p.targetFile(tf)
 	})
-	return targets, names, err
 }
 
 func (p *canonParser) targetFile(tf *metadata.TargetFiles) error {
@@ -210,19 +176,7 @@ func (p *canonParser) targetFile(tf *metadata.TargetFiles) error {
 			if tf.Hashes != nil {
 				return errFallback
 			}
-			tf.Hashes = metadata.Hashes{}
-			err = p.object(func(alg string) error {
-				h, err := p.str()
-				if err != nil {
-					return errFallback
-				}
-				b, ok := decodeHex(h)
-				if !ok {
-					return errFallback
-				}
-				tf.Hashes[alg] = b
-				return nil
-			})
+			tf.Hashes, err = p.hashes()
 		default:
 			err = errFallback // custom, unrecognized fields: go-tuf
 		}
@@ -245,41 +199,19 @@ func goTUFTargetsBytes(dst []byte, s *metadata.TargetsType, names []string) ([]b
 	if len(s.UnrecognizedFields) != 0 || s.Delegations != nil || s.Targets == nil || len(names) != len(s.Targets) {
 		return nil, errFallback
 	}
-	if s.Expires.Location() != time.UTC {
-		return nil, errFallback
-	}
-	expires, err := s.Expires.MarshalJSON()
-	if err != nil {
-		return nil, errFallback
-	}
 	var ok bool
-	dst = append(dst, `{"_type":`...)
-	if dst, ok = appendPlainString(dst, s.Type); !ok {
+	if dst, ok = appendTypeExpires(dst, s.Type, s.Expires); !ok {
 		return nil, errFallback
 	}
-	dst = append(dst, `,"expires":`...)
-	dst = append(dst, expires...)
 	dst = append(dst, `,"spec_version":`...)
 	if dst, ok = appendPlainString(dst, s.SpecVersion); !ok {
 		return nil, errFallback
 	}
-	dst = append(dst, `,"targets":{`...)
-	for k, name := range names {
-		if k > 0 && names[k-1] >= name {
-			return nil, errFallback
-		}
-		if k > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, ok = appendPlainString(dst, name); !ok {
-			return nil, errFallback
-		}
-		dst = append(dst, ':')
-		if dst, ok = appendTargetFile(dst, s.Targets[name]); !ok {
-			return nil, errFallback
-		}
+	dst = append(dst, `,"targets":`...)
+	if dst, ok = appendSortedMap(dst, names, s.Targets, appendTargetFile); !ok {
+		return nil, errFallback
 	}
-	dst = append(dst, `},"version":`...)
+	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, s.Version, 10)
 	return append(dst, '}'), nil
 }

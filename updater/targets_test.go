@@ -638,3 +638,72 @@ func FuzzFastTargetsSubset(f *testing.F) {
 		checkTargetsSubset(t, set(), set(), data, role)
 	})
 }
+
+// BenchmarkBinLoad is one bin's verification as a lookup makes it
+// (spec_version check, then the trusted-set update against the top-level
+// targets' succinct delegation), go-tuf and the fast path side by side: a
+// repogen bin with RSA keys and TUFPIP_BENCH_BIN_TARGETS targets (default
+// 200, about 40 KB, as in bench's F4 row).
+//
+//	go test -run '^$' -bench BinLoad ./updater/
+func BenchmarkBinLoad(b *testing.B) {
+	perBin := 200
+	if s := os.Getenv("TUFPIP_BENCH_BIN_TARGETS"); s != "" {
+		var err error
+		if _, err = fmt.Sscan(s, &perBin); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(b.TempDir(), "repo"), BitLength: 2, KeyType: repogen.KeyTypeRSA, PhantomTargets: 4 * perBin}, repogen.SyntheticProjects(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join(r.Dir(), "metadata", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return data
+	}
+	tm, err := trustedmetadata.New(r.TrustedRoot())
+	if err == nil {
+		_, err = tm.UpdateTimestamp(read("timestamp.json"))
+	}
+	if err == nil {
+		_, err = tm.UpdateSnapshot(read("1.snapshot.json"), false)
+	}
+	if err == nil {
+		_, err = tm.UpdateTargets(read(fmt.Sprintf("%d.targets.json", tm.Snapshot.Signed.Meta["targets.json"].Version)))
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	role := "bins-0"
+	data := read(fmt.Sprintf("%d.%s.json", tm.Snapshot.Signed.Meta[role+".json"].Version, role))
+	b.Logf("%s: %d bytes", role, len(data))
+	b.Run("go-tuf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			delete(tm.Targets, role)
+			if err := checkSpecVersion(role, data); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := tm.UpdateDelegatedTargets(data, role, metadata.TARGETS); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("tufpip", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			delete(tm.Targets, role)
+			doc := readTargetsDoc(data)
+			if err := doc.checkSpecVersion(role); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := fastDelegatedTargets(tm, doc, role, metadata.TARGETS); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
