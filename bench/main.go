@@ -5,6 +5,7 @@
 //
 //	go run ./bench            # about 11 minutes: 16,384 bins, RSA and ed25519, the far-away section, 1 GiB file, pip
 //	go run ./bench -quick     # about 1-2 minutes: fewer targets, ed25519 only, 256 MiB, no pip
+//	go run ./bench -only F4   # about 2-3 minutes: the far-away repository and its verify row only
 //
 // It generates the repositories once (16,384 bins with 450,000 phantom
 // target entries: 150,000 projects' worth, 300,000 files and their pages;
