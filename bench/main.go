@@ -5,6 +5,7 @@
 //
 //	go run ./bench            # about 11 minutes: 16,384 bins, RSA and ed25519, the far-away section, 1 GiB file, pip
 //	go run ./bench -quick     # about 1-2 minutes: fewer targets, ed25519 only, 256 MiB, no pip
+//	go run ./bench -only F4   # about 2-3 minutes: the far-away repository and its verify row only
 //
 // It generates the repositories once (16,384 bins with 450,000 phantom
 // target entries: 150,000 projects' worth, 300,000 files and their pages;
@@ -65,6 +66,8 @@ type options struct {
 	// delay and binTargets shape the far-away section (far.go).
 	delay      time.Duration
 	binTargets int
+	// only, if not empty, names the one row to run (F4).
+	only string
 }
 
 func main() {
@@ -86,7 +89,12 @@ func main() {
 	flag.IntVar(&o.binTargets, "bin-targets", 0, "phantom targets per bin in the far-away PyPI-shaped repository (default 200, quick 10; PyPI has ~900)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
+	flag.StringVar(&o.only, "only", "", "run only this row: F4 (the far-away repository's verify row, ~3 min)")
 	flag.Parse()
+	if o.only != "" && o.only != "F4" {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: the row that can run alone is F4\n", o.only)
+		os.Exit(2)
+	}
 	def := func(v *int, full, quick int) {
 		if *v == 0 {
 			*v = full
@@ -206,6 +214,13 @@ func (b *bench) main() error {
 		}
 	}
 
+	if b.o.only != "" {
+		if err := b.far(); err != nil {
+			return err
+		}
+		b.print(time.Since(start))
+		return nil
+	}
 	repos, err := b.generate()
 	if err != nil {
 		return err

@@ -277,7 +277,8 @@ func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[me
 	if err != nil {
 		return nil, false, &staleError{reason: fmt.Sprintf("%s not cached", name)}
 	}
-	if err := checkSpecVersion(name, data); err != nil {
+	doc := readTargetsDoc(data)
+	if err := doc.checkSpecVersion(name); err != nil {
 		return nil, false, &staleError{reason: "cached " + name + " has an unsupported spec_version", err: err}
 	}
 	// The snapshot's length and hashes, where it gives them, as the online
@@ -285,17 +286,26 @@ func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[me
 	if err := want.VerifyLengthHashes(data); err != nil {
 		return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not match the snapshot: %v", name, err)}
 	}
-	md, err := metadata.Targets().FromBytes(data)
-	if err != nil {
-		return nil, false, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
+	var delegator any = d.root
+	if parent != metadata.ROOT {
+		delegator = parentMD
 	}
-	if parent == metadata.ROOT {
-		err = d.root.VerifyDelegate(name, md)
-	} else {
-		err = parentMD.VerifyDelegate(name, md)
-	}
-	if err != nil {
-		return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
+	md := doc.md
+	if !doc.signedBy(delegator, name) {
+		// Not the fast path's case, or it does not verify: go-tuf
+		// decides and says why.
+		var err error
+		if md, err = metadata.Targets().FromBytes(data); err != nil {
+			return nil, false, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
+		}
+		if parent == metadata.ROOT {
+			err = d.root.VerifyDelegate(name, md)
+		} else {
+			err = parentMD.VerifyDelegate(name, md)
+		}
+		if err != nil {
+			return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
+		}
 	}
 	if md.Signed.Version != want.Version {
 		return nil, false, &staleError{reason: fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want.Version)}

@@ -83,7 +83,7 @@ func fastSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 	if err != nil {
 		return err
 	}
-	if !thresholdMet(t.Root, metadata.SNAPSHOT, md.Signatures, payload) {
+	if !delegateSigned(t.Root, metadata.SNAPSHOT, md.Signatures, payload) {
 		return errFallback
 	}
 	if err := checkNoRollback(t.Snapshot, md); err != nil {
@@ -120,7 +120,7 @@ func fastSnapshotApplies(t *metadataSet, data []byte, isTrusted bool) (*metadata
 // returns errFallback: steps 1 to 4 of the list above. payload is the
 // canonical signed part, the bytes go-tuf verifies signatures over.
 func readSnapshot(data []byte) (md *metadata.Metadata[metadata.SnapshotType], payload []byte, err error) {
-	sigsJSON, signedJSON, err := canonicalEnvelope(data)
+	sigsJSON, signedJSON, err := canonicalEnvelope(data, nil)
 	if err != nil {
 		return nil, nil, errFallback
 	}
@@ -183,9 +183,11 @@ func checkFinalSnapshot(md *metadata.Metadata[metadata.SnapshotType], snapMeta *
 // canonicalEnvelope canonicalizes a whole metadata document and returns the
 // canonical values of its two members. A document with any other top-level
 // key (go-tuf would keep it as an unrecognized field), or one that is not
-// plain JSON, is refused.
-func canonicalEnvelope(data []byte) (sigs, signed []byte, err error) {
-	c := canonicalizer{src: data, out: make([]byte, 0, len(data))}
+// plain JSON, is refused. mapAt, if not nil, is the key path (from the
+// top) of the one object whose keys are map keys, which may have
+// upper-case letters (see canonicalizer.mapAt).
+func canonicalEnvelope(data []byte, mapAt []string) (sigs, signed []byte, err error) {
+	c := canonicalizer{src: data, out: make([]byte, 0, len(data)), mapAt: mapAt}
 	i := c.ws(0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, nil, errFallback
@@ -225,7 +227,8 @@ func parseSignatures(src []byte) ([]metadata.Signature, error) {
 		if slices.ContainsFunc(sigs, func(o metadata.Signature) bool { return o.KeyID == *s.KeyID }) {
 			return nil, errFallback // go-tuf refuses duplicate key IDs; let it say so
 		}
-		sigs = append(sigs, metadata.Signature{KeyID: *s.KeyID, Signature: b})
+		// An empty map, as go-tuf's decoding leaves it.
+		sigs = append(sigs, metadata.Signature{KeyID: *s.KeyID, Signature: b, UnrecognizedFields: map[string]any{}})
 	}
 	return sigs, nil
 }
@@ -238,43 +241,68 @@ func parseSignatures(src []byte) ([]metadata.Signature, error) {
 // decides. Meta names are substrings of one copy of src, which saves
 // 16,384 small allocations.
 func parseSnapshotSigned(src []byte) (metadata.SnapshotType, []string, error) {
-	p := snapParser{s: string(src)}
 	var s metadata.SnapshotType
 	var names []string
-	err := p.object(func(key string) error {
-		var err error
-		switch key {
-		case "_type":
-			s.Type, err = p.str()
-		case "spec_version":
-			s.SpecVersion, err = p.str()
-		case "version":
-			s.Version, err = p.int()
-		case "expires":
-			start := p.i
-			if _, err = p.str(); err == nil {
-				err = s.Expires.UnmarshalJSON([]byte(p.s[start:p.i]))
-			}
-		case "meta":
-			s.Meta, names, err = p.meta()
-		default:
-			err = errFallback
+	err := parseSigned(src, &s.Type, &s.SpecVersion, &s.Version, &s.Expires, func(p *canonParser, key string) (err error) {
+		if key != "meta" {
+			return errFallback
 		}
+		s.Meta, names, err = p.meta()
 		return err
 	})
-	if err != nil || p.i != len(p.s) {
+	if err != nil {
 		return metadata.SnapshotType{}, nil, errFallback
 	}
 	return s, names, nil
 }
 
-// snapParser reads canonical JSON (no whitespace, no escapes) from s[i:].
-type snapParser struct {
+// parseSigned reads the canonical signed part of a role in src: the
+// members every one has into typ, spec, version and expires, each other
+// member by rest, which refuses what it does not know. All of src must be
+// that one object.
+func parseSigned(src []byte, typ, spec *string, version *int64, expires *time.Time, rest func(p *canonParser, key string) error) error {
+	p := canonParser{s: string(src)}
+	err := p.object(func(key string) error {
+		if done, err := p.common(key, typ, spec, version, expires); done {
+			return err
+		}
+		return rest(&p, key)
+	})
+	if err != nil || p.i != len(p.s) {
+		return errFallback
+	}
+	return nil
+}
+
+// common reads the value of key if it is one of the members every signed
+// part has ("_type", "spec_version", "version", "expires"), into its
+// field, and reports whether it was.
+func (p *canonParser) common(key string, typ, spec *string, version *int64, expires *time.Time) (done bool, err error) {
+	switch key {
+	case "_type":
+		*typ, err = p.str()
+	case "spec_version":
+		*spec, err = p.str()
+	case "version":
+		*version, err = p.int()
+	case "expires":
+		start := p.i
+		if _, err = p.str(); err == nil {
+			err = expires.UnmarshalJSON([]byte(p.s[start:p.i]))
+		}
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// canonParser reads canonical JSON (no whitespace, no escapes) from s[i:].
+type canonParser struct {
 	s string
 	i int
 }
 
-func (p *snapParser) byte(b byte) bool {
+func (p *canonParser) byte(b byte) bool {
 	if p.i < len(p.s) && p.s[p.i] == b {
 		p.i++
 		return true
@@ -282,7 +310,7 @@ func (p *snapParser) byte(b byte) bool {
 	return false
 }
 
-func (p *snapParser) str() (string, error) {
+func (p *canonParser) str() (string, error) {
 	if !p.byte('"') {
 		return "", errFallback
 	}
@@ -295,7 +323,7 @@ func (p *snapParser) str() (string, error) {
 	return v, nil
 }
 
-func (p *snapParser) int() (int64, error) {
+func (p *canonParser) int() (int64, error) {
 	j := p.i
 	if j < len(p.s) && p.s[j] == '-' {
 		j++
@@ -312,7 +340,7 @@ func (p *snapParser) int() (int64, error) {
 }
 
 // object reads {"key":value,...}, calling member to read each value.
-func (p *snapParser) object(member func(key string) error) error {
+func (p *canonParser) object(member func(key string) error) error {
 	if !p.byte('{') {
 		return errFallback
 	}
@@ -337,28 +365,56 @@ func (p *snapParser) object(member func(key string) error) error {
 }
 
 // meta reads the meta object, returning its entries and their names in
-// the order read. The entries share one array, sized by counting
-// "version" members in what is left to read (at least one per entry).
-func (p *snapParser) meta() (map[string]*metadata.MetaFiles, []string, error) {
-	n := strings.Count(p.s[p.i:], `"version":`)
-	files := make([]metadata.MetaFiles, n)
-	meta := make(map[string]*metadata.MetaFiles, n)
-	names := make([]string, 0, n)
-	err := p.object(func(name string) error {
-		var mf *metadata.MetaFiles
-		if len(files) > 0 {
-			mf, files = &files[0], files[1:]
-		} else {
-			mf = new(metadata.MetaFiles)
-		}
-		meta[name] = mf
-		names = append(names, name)
+// the order read.
+func (p *canonParser) meta() (map[string]*metadata.MetaFiles, []string, error) {
+	return entries(p, `"version":`, func(name string, mf *metadata.MetaFiles) error {
 		return p.metaFile(mf)
 	})
-	return meta, names, err
 }
 
-func (p *snapParser) metaFile(mf *metadata.MetaFiles) error {
+// entries reads an object of objects into a map, returning the names in
+// the order read. The entries share one array, sized by counting marker
+// (a member every entry has) in what is left to read; the count may be
+// high, never low for a valid document (a name cannot contain `"`).
+func entries[T any](p *canonParser, marker string, read func(name string, e *T) error) (map[string]*T, []string, error) {
+	n := strings.Count(p.s[p.i:], marker)
+	all := make([]T, n)
+	m := make(map[string]*T, n)
+	names := make([]string, 0, n)
+	err := p.object(func(name string) error {
+		var e *T
+		if len(all) > 0 {
+			e, all = &all[0], all[1:]
+		} else {
+			e = new(T)
+		}
+		m[name] = e
+		names = append(names, name)
+		return read(name, e)
+	})
+	return m, names, err
+}
+
+// hashes reads a hashes object, digests as HexBytes.UnmarshalJSON reads
+// them.
+func (p *canonParser) hashes() (metadata.Hashes, error) {
+	h := metadata.Hashes{}
+	err := p.object(func(alg string) error {
+		v, err := p.str()
+		if err != nil {
+			return errFallback
+		}
+		b, ok := decodeHex(v)
+		if !ok {
+			return errFallback
+		}
+		h[alg] = b
+		return nil
+	})
+	return h, err
+}
+
+func (p *canonParser) metaFile(mf *metadata.MetaFiles) error {
 	return p.object(func(key string) error {
 		var err error
 		switch key {
@@ -367,19 +423,7 @@ func (p *snapParser) metaFile(mf *metadata.MetaFiles) error {
 		case "length":
 			mf.Length, err = p.int()
 		case "hashes":
-			mf.Hashes = metadata.Hashes{}
-			err = p.object(func(alg string) error {
-				h, err := p.str()
-				if err != nil {
-					return errFallback
-				}
-				b, ok := decodeHex(h)
-				if !ok {
-					return errFallback
-				}
-				mf.Hashes[alg] = b
-				return nil
-			})
+			mf.Hashes, err = p.hashes()
 		default:
 			err = errFallback
 		}
@@ -417,43 +461,73 @@ func goTUFSnapshotBytes(dst []byte, s *metadata.SnapshotType, names []string) ([
 	if len(s.UnrecognizedFields) != 0 || s.Meta == nil || len(names) != len(s.Meta) {
 		return nil, errFallback
 	}
-	if s.Expires.Location() != time.UTC {
-		return nil, errFallback
-	}
-	expires, err := s.Expires.MarshalJSON()
-	if err != nil {
-		return nil, errFallback
-	}
 	var ok bool
-	dst = append(dst, `{"_type":`...)
-	if dst, ok = appendPlainString(dst, s.Type); !ok {
+	if dst, ok = appendTypeExpires(dst, s.Type, s.Expires); !ok {
 		return nil, errFallback
 	}
-	dst = append(dst, `,"expires":`...)
-	dst = append(dst, expires...)
-	dst = append(dst, `,"meta":{`...)
-	for k, name := range names {
-		if k > 0 && names[k-1] >= name {
-			return nil, errFallback
-		}
-		if k > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, ok = appendPlainString(dst, name); !ok {
-			return nil, errFallback
-		}
-		dst = append(dst, ':')
-		if dst, ok = appendMetaFile(dst, s.Meta[name]); !ok {
-			return nil, errFallback
-		}
+	dst = append(dst, `,"meta":`...)
+	if dst, ok = appendSortedMap(dst, names, s.Meta, appendMetaFile); !ok {
+		return nil, errFallback
 	}
-	dst = append(dst, `},"spec_version":`...)
+	dst = append(dst, `,"spec_version":`...)
 	if dst, ok = appendPlainString(dst, s.SpecVersion); !ok {
 		return nil, errFallback
 	}
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, s.Version, 10)
 	return append(dst, '}'), nil
+}
+
+// appendTypeExpires opens a signed part the way go-tuf's canonical
+// encoding does, `{"_type":"...","expires":"..."`, if typ is a plain
+// string and expires is in UTC (a time in another location would decode
+// as UTC, and encode otherwise).
+func appendTypeExpires(dst []byte, typ string, expires time.Time) ([]byte, bool) {
+	if expires.Location() != time.UTC {
+		return dst, false
+	}
+	exp, err := expires.MarshalJSON()
+	if err != nil {
+		return dst, false
+	}
+	var ok bool
+	dst = append(dst, `{"_type":`...)
+	if dst, ok = appendPlainString(dst, typ); !ok {
+		return dst, false
+	}
+	dst = append(dst, `,"expires":`...)
+	return append(dst, exp...), true
+}
+
+// appendSortedMap appends m as cjson writes a map, `{"name":value,...}`,
+// each value by appendValue. names must be m's keys, strictly sorted
+// (checked), plain strings.
+func appendSortedMap[V any](dst []byte, names []string, m map[string]V, appendValue func([]byte, V) ([]byte, bool)) ([]byte, bool) {
+	if len(names) != len(m) {
+		return dst, false
+	}
+	var ok bool
+	dst = append(dst, '{')
+	for k, name := range names {
+		if k > 0 {
+			if names[k-1] >= name {
+				return dst, false
+			}
+			dst = append(dst, ',')
+		}
+		if dst, ok = appendPlainString(dst, name); !ok {
+			return dst, false
+		}
+		dst = append(dst, ':')
+		v, found := m[name]
+		if !found {
+			return dst, false
+		}
+		if dst, ok = appendValue(dst, v); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, '}'), true
 }
 
 // appendMetaFile appends go-tuf's canonical encoding of one meta entry,
@@ -467,19 +541,10 @@ func appendMetaFile(dst []byte, mf *metadata.MetaFiles) ([]byte, bool) {
 	var ok bool
 	dst = append(dst, '{')
 	if len(mf.Hashes) > 0 {
-		dst = append(dst, `"hashes":{`...)
-		for j, alg := range slices.Sorted(maps.Keys(mf.Hashes)) {
-			if j > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendPlainString(dst, alg); !ok {
-				return dst, false
-			}
-			dst = append(dst, ":\""...)
-			dst = hex.AppendEncode(dst, mf.Hashes[alg])
-			dst = append(dst, '"')
+		if dst, ok = appendHashes(dst, mf.Hashes); !ok {
+			return dst, false
 		}
-		dst = append(dst, "},"...)
+		dst = append(dst, ',')
 	}
 	if mf.Length != 0 {
 		dst = append(dst, `"length":`...)
@@ -488,6 +553,26 @@ func appendMetaFile(dst []byte, mf *metadata.MetaFiles) ([]byte, bool) {
 	}
 	dst = append(dst, `"version":`...)
 	dst = strconv.AppendInt(dst, mf.Version, 10)
+	return append(dst, '}'), true
+}
+
+// appendHashes appends `"hashes":{...}`, algorithms sorted, digests in
+// lower-case hex, as HexBytes.MarshalJSON and cjson write them, if every
+// algorithm name is a plain string.
+func appendHashes(dst []byte, h metadata.Hashes) ([]byte, bool) {
+	var ok bool
+	dst = append(dst, `"hashes":{`...)
+	for j, alg := range slices.Sorted(maps.Keys(h)) {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, ok = appendPlainString(dst, alg); !ok {
+			return dst, false
+		}
+		dst = append(dst, ":\""...)
+		dst = hex.AppendEncode(dst, h[alg])
+		dst = append(dst, '"')
+	}
 	return append(dst, '}'), true
 }
 
@@ -505,18 +590,20 @@ func appendPlainString(dst []byte, v string) ([]byte, bool) {
 	return append(dst, '"'), true
 }
 
-// thresholdMet reports whether sigs over payload carry a threshold of
-// valid signatures by distinct keys of role, as root delegates it. It
-// follows go-tuf's Metadata.VerifyDelegate: keys count once per public key
-// (not per key ID), RSA keys use PSS with SHA-256, ECDSA the scheme's hash.
-func thresholdMet(root *metadata.Metadata[metadata.RootType], role string, sigs []metadata.Signature, payload []byte) bool {
-	r := root.Signed.Roles[role]
-	if r == nil || len(r.KeyIDs) == 0 || r.Threshold < 1 {
+// delegateSigned reports whether sigs over payload carry a threshold of
+// valid signatures by distinct keys of role, as delegator (root or a
+// targets role's metadata) delegates it: what delegator.VerifyDelegate
+// accepts for a role whose canonical signed part is payload. It follows
+// go-tuf's Metadata.VerifyDelegate: keys count once per public key (not per
+// key ID), RSA keys use PSS with SHA-256, ECDSA the scheme's hash.
+func delegateSigned(delegator any, role string, sigs []metadata.Signature, payload []byte) bool {
+	keys, keyIDs, threshold, ok := delegation(delegator, role)
+	if !ok || len(keyIDs) == 0 || threshold < 1 {
 		return false
 	}
 	verified := map[[32]byte]bool{}
-	for _, id := range r.KeyIDs {
-		key, ok := root.Signed.Keys[id]
+	for _, id := range keyIDs {
+		key, ok := keys[id]
 		if !ok {
 			return false
 		}
@@ -532,7 +619,45 @@ func thresholdMet(root *metadata.Metadata[metadata.RootType], role string, sigs 
 			verified[sha256.Sum256(der)] = true
 		}
 	}
-	return len(verified) >= r.Threshold
+	return len(verified) >= threshold
+}
+
+// delegation is the keys, key IDs and threshold delegator gives role, found
+// as VerifyDelegate finds them: root's role entry; a targets role's
+// delegated role of that name, or (with no roles list) its succinct roles'
+// keys, whatever the name (go-tuf does not check it there). ok is false
+// where VerifyDelegate would refuse outright, or panic.
+func delegation(delegator any, role string) (keys map[string]*metadata.Key, keyIDs []string, threshold int, ok bool) {
+	switch d := delegator.(type) {
+	case *metadata.Metadata[metadata.RootType]:
+		if d == nil {
+			return nil, nil, 0, false
+		}
+		r := d.Signed.Roles[role]
+		if r == nil {
+			return nil, nil, 0, false
+		}
+		return d.Signed.Keys, r.KeyIDs, r.Threshold, true
+	case *metadata.Metadata[metadata.TargetsType]:
+		if d == nil {
+			return nil, nil, 0, false
+		}
+		dl := d.Signed.Delegations
+		switch {
+		case dl == nil:
+			return nil, nil, 0, false
+		case dl.Roles != nil:
+			for _, r := range dl.Roles {
+				if r.Name == role {
+					return dl.Keys, r.KeyIDs, r.Threshold, true
+				}
+			}
+			return nil, nil, 0, false
+		case dl.SuccinctRoles != nil:
+			return dl.Keys, dl.SuccinctRoles.KeyIDs, dl.SuccinctRoles.Threshold, true
+		}
+	}
+	return nil, nil, 0, false
 }
 
 // signatureBy is the last signature in sigs by key id, or nil.
@@ -611,6 +736,26 @@ type canonicalizer struct {
 	depth int
 	// top is the outermost object's members, with offsets into out.
 	top []member
+	// mapAt, if not nil, is the key path from the outermost object to the
+	// one object whose keys may have upper-case letters: a map (such as a
+	// targets role's "targets", keyed by path), which encoding/json fills
+	// by exact key, unlike a struct. path is the key path to the value
+	// being read.
+	mapAt []string
+	path  [][]byte
+}
+
+// inMap reports whether the object being read is the one at mapAt.
+func (c *canonicalizer) inMap() bool {
+	if c.mapAt == nil || len(c.path) != len(c.mapAt) {
+		return false
+	}
+	for k, key := range c.mapAt {
+		if c.path[k] == nil || string(c.path[k]) != key {
+			return false
+		}
+	}
+	return true
 }
 
 // maxDepth bounds nesting (encoding/json allows 10,000; TUF metadata
@@ -695,7 +840,9 @@ func (c *canonicalizer) array(i int) (int, error) {
 	if c.depth++; c.depth > maxDepth {
 		return 0, errFallback
 	}
-	defer func() { c.depth-- }()
+	// Elements are on the key path as nil: nothing in an array is mapAt.
+	c.path = append(c.path, nil)
+	defer func() { c.depth--; c.path = c.path[:len(c.path)-1] }()
 	c.out = append(c.out, '[')
 	i = c.ws(i + 1)
 	if i < len(c.src) && c.src[i] == ']' {
@@ -808,7 +955,8 @@ func (c *canonicalizer) members(i int) (members []member, sorted bool, end int, 
 // with the index after its value. Keys must be plain strings without
 // upper-case letters: encoding/json matches field names
 // case-insensitively; with lower-case keys only, the decode sees exactly
-// what was signed.
+// what was signed. The one exception is the object at mapAt, a map that
+// encoding/json fills by exact key.
 func (c *canonicalizer) member(i int) (member, int, error) {
 	if i >= len(c.src) || c.src[i] != '"' {
 		return member{}, 0, errFallback
@@ -818,7 +966,7 @@ func (c *canonicalizer) member(i int) (member, int, error) {
 		return member{}, 0, err
 	}
 	m := member{key: c.src[i+1 : j-1], start: len(c.out)}
-	if bytes.ContainsFunc(m.key, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
+	if !c.inMap() && bytes.ContainsFunc(m.key, func(r rune) bool { return r >= 'A' && r <= 'Z' }) {
 		return member{}, 0, errFallback
 	}
 	c.out = append(c.out, c.src[i:j]...)
@@ -827,7 +975,10 @@ func (c *canonicalizer) member(i int) (member, int, error) {
 		return member{}, 0, errFallback
 	}
 	c.out = append(c.out, ':')
-	if i, err = c.value(c.ws(i + 1)); err != nil {
+	c.path = append(c.path, m.key)
+	i, err = c.value(c.ws(i + 1))
+	c.path = c.path[:len(c.path)-1]
+	if err != nil {
 		return member{}, 0, err
 	}
 	m.end = len(c.out)

@@ -346,37 +346,7 @@ func signingFixtures(t testing.TB) []*signingFixture {
 }
 
 func newSigningFixture(kt string) (f *signingFixture, err error) {
-	var (
-		priv   crypto.Signer
-		signer signature.Signer
-	)
-	switch kt {
-	case "ed25519":
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-		if err == nil {
-			signer, err = signature.LoadSigner(priv, crypto.Hash(0))
-		}
-	case "ecdsa":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err == nil {
-			signer, err = signature.LoadSigner(priv, crypto.SHA256)
-		}
-	case "rsa", "rsa-p384-scheme":
-		var rk *rsa.PrivateKey
-		if rk, err = rsa.GenerateKey(rand.Reader, 2048); err == nil {
-			priv = rk
-			signer, err = signature.LoadRSAPSSSigner(rk, crypto.SHA256, &rsa.PSSOptions{Hash: crypto.SHA256})
-		}
-		if err == nil && kt == "rsa-p384-scheme" {
-			sha256PSS := signer
-			signer, err = signature.LoadRSAPSSSigner(rk, crypto.SHA384, &rsa.PSSOptions{Hash: crypto.SHA256})
-			defer func() {
-				if f != nil {
-					f.sha256PSS = sha256PSS
-				}
-			}()
-		}
-	}
+	key, signer, sha256PSS, err := newTestKey(kt)
 	if err != nil {
 		return nil, err
 	}
@@ -393,13 +363,6 @@ func newSigningFixture(kt string) (f *signingFixture, err error) {
 	onlineKey, err := metadata.KeyFromPublicKey(onlinePriv.Public())
 	if err != nil {
 		return nil, err
-	}
-	key, err := metadata.KeyFromPublicKey(priv.Public())
-	if err != nil {
-		return nil, err
-	}
-	if kt == "rsa-p384-scheme" {
-		key.Scheme = metadata.KeySchemeECDSA_SHA2_P384
 	}
 	keyID, err := key.ID()
 	if err != nil {
@@ -444,8 +407,51 @@ func newSigningFixture(kt string) (f *signingFixture, err error) {
     "bins-3.json": {"version": 7}
   }
 }`, expires.Format(time.RFC3339), sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b")))
-	f = &signingFixture{name: kt, root: rootBytes, ts: tsBytes, keyID: keyID, signer: signer, real: []byte(real)}
+	f = &signingFixture{name: kt, root: rootBytes, ts: tsBytes, keyID: keyID, signer: signer, sha256PSS: sha256PSS, real: []byte(real)}
 	return f, nil
+}
+
+// newTestKey is a key of type kt ("ed25519", "ecdsa", "rsa", or
+// "rsa-p384-scheme": an RSA key whose entry names the ecdsa-sha2-nistp384
+// scheme, so go-tuf verifies PSS over SHA-384) and a signer signing as
+// go-tuf verifies it; for "rsa-p384-scheme", sha256PSS signs PSS over
+// SHA-256, as the key type alone would suggest.
+func newTestKey(kt string) (key *metadata.Key, signer, sha256PSS signature.Signer, err error) {
+	var priv crypto.Signer
+	switch kt {
+	case "ed25519":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+		if err == nil {
+			signer, err = signature.LoadSigner(priv, crypto.Hash(0))
+		}
+	case "ecdsa":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err == nil {
+			signer, err = signature.LoadSigner(priv, crypto.SHA256)
+		}
+	case "rsa", "rsa-p384-scheme":
+		var rk *rsa.PrivateKey
+		if rk, err = rsa.GenerateKey(rand.Reader, 2048); err == nil {
+			priv = rk
+			signer, err = signature.LoadRSAPSSSigner(rk, crypto.SHA256, &rsa.PSSOptions{Hash: crypto.SHA256})
+		}
+		if err == nil && kt == "rsa-p384-scheme" {
+			sha256PSS = signer
+			signer, err = signature.LoadRSAPSSSigner(rk, crypto.SHA384, &rsa.PSSOptions{Hash: crypto.SHA256})
+		}
+	default:
+		err = fmt.Errorf("unknown key type %q", kt)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if key, err = metadata.KeyFromPublicKey(priv.Public()); err != nil {
+		return nil, nil, nil, err
+	}
+	if kt == "rsa-p384-scheme" {
+		key.Scheme = metadata.KeySchemeECDSA_SHA2_P384
+	}
+	return key, signer, sha256PSS, nil
 }
 
 // fresh is a trusted set with root and timestamp loaded.

@@ -27,11 +27,17 @@ func checkSpecVersion(role string, data []byte) error {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil // not metadata at all: the parser that follows says so
 	}
-	if m.Signed.SpecVersion == nil {
+	return specVersionError(role, m.Signed.SpecVersion)
+}
+
+// specVersionError is checkSpecVersion's verdict on the spec_version it
+// read (nil: none).
+func specVersionError(role string, v *string) error {
+	if v == nil {
 		return &MetadataError{Role: role, Err: fmt.Errorf("%w: none given: tufpip supports TUF specification 1.x", ErrUnsupportedSpecVersion)}
 	}
-	if v := *m.Signed.SpecVersion; !supportedSpecVersion(v) {
-		return &MetadataError{Role: role, Err: fmt.Errorf("%w %q: tufpip supports TUF specification 1.x", ErrUnsupportedSpecVersion, v)}
+	if !supportedSpecVersion(*v) {
+		return &MetadataError{Role: role, Err: fmt.Errorf("%w %q: tufpip supports TUF specification 1.x", ErrUnsupportedSpecVersion, *v)}
 	}
 	return nil
 }

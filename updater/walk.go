@@ -193,13 +193,15 @@ func (e *epoch) loadDelegated(role, parent string, _ *metadata.Metadata[metadata
 		return md, false, nil
 	}
 	local := delegatedPath(cfg, role)
-	if data, err := os.ReadFile(local); err == nil && checkSpecVersion(role, data) == nil {
-		md, err := set.UpdateDelegatedTargets(data, role, parent)
-		if err == nil {
-			return md, true, nil
-		}
-		if !localUnusable(err) {
-			return nil, false, classify(err, role)
+	if data, err := os.ReadFile(local); err == nil {
+		if doc := readTargetsDoc(data); doc.checkSpecVersion(role) == nil {
+			md, err := updateDelegatedTargets(&set, doc, role, parent)
+			if err == nil {
+				return md, true, nil
+			}
+			if !localUnusable(err) {
+				return nil, false, classify(err, role)
+			}
 		}
 		// Stale, invalid or unreadable: fetch the version the snapshot
 		// names.
@@ -220,10 +222,11 @@ func (e *epoch) loadDelegated(role, parent string, _ *metadata.Metadata[metadata
 	if err != nil {
 		return nil, false, classify(err, role)
 	}
-	if err := checkSpecVersion(role, data); err != nil {
+	doc := readTargetsDoc(data)
+	if err := doc.checkSpecVersion(role); err != nil {
 		return nil, false, err
 	}
-	md, err := set.UpdateDelegatedTargets(data, role, parent)
+	md, err := updateDelegatedTargets(&set, doc, role, parent)
 	if errors.Is(err, &metadata.ErrUnsignedMetadata{}) {
 		// Name the delegation whose keys it fails: a role may be
 		// delegated by more than one.
