@@ -344,6 +344,14 @@ func matrixRows() []matrixRow {
 				matrixMust(t, e.tr.SignBinWithWrongKey(e.tr.BinFor(e.wheel.Path)))
 			},
 		}, 502, "(role {bin})", "Verifying {bin} failed, not enough signatures, got 0, want 1", hintMetadata),
+		metadataCells(matrixRow{
+			name:   "null-target-entry",
+			attack: "The mirror serves the bin that signs lib 1.1's wheel with an extra `\"x\": null` target entry (unsigned: the signature no longer matches), which makes go-tuf v2.4.2 dereference nil while decoding, before any signature check: a crash of the process if unguarded.",
+			setup: func(t *testing.T, e *matrixEnv) {
+				p, data := e.metadataFile(t, e.tr.BinFor(e.wheel.Path))
+				e.h.set(p, hostileRule{body: matrixReplaceLast(t, data, `"targets": {`, `"targets": {"x": null, `)})
+			},
+		}, 502, "(role {bin})", "go-tuf could not decode it", hintMetadata),
 		func() matrixRow {
 			r := metadataCells(matrixRow{
 				name:   "missing-bin",

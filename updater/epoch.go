@@ -295,7 +295,7 @@ func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[me
 		// Not the fast path's case, or it does not verify: go-tuf
 		// decides and says why.
 		var err error
-		if md, err = metadata.Targets().FromBytes(data); err != nil {
+		if md, err = guardGoTUF(name, func() (*metadata.Metadata[metadata.TargetsType], error) { return metadata.Targets().FromBytes(data) }); err != nil {
 			return nil, false, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
 		}
 		if parent == metadata.ROOT {

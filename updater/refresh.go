@@ -139,7 +139,7 @@ func (r *tufRefresh) loadRoot() error {
 		if err := checkSpecVersion(metadata.ROOT, data); err != nil {
 			return err
 		}
-		if _, err := r.trusted.UpdateRoot(data); err != nil {
+		if _, err := guardGoTUF(metadata.ROOT, func() (*metadata.Metadata[metadata.RootType], error) { return r.trusted.UpdateRoot(data) }); err != nil {
 			return err
 		}
 		if err := r.persist(metadata.ROOT, data); err != nil {
@@ -154,7 +154,7 @@ func (r *tufRefresh) loadTimestamp() error {
 		// A trusted local timestamp is the floor for rollback checks; an
 		// invalid or unreadable one is ignored (the recorded floor still
 		// holds), anything else is fatal.
-		if _, err := r.trusted.UpdateTimestamp(data); err != nil && !localUnusable(err) {
+		if _, err := guardGoTUF(metadata.TIMESTAMP, func() (*metadata.Metadata[metadata.TimestampType], error) { return r.trusted.UpdateTimestamp(data) }); err != nil && !localUnusable(err) {
 			return err
 		}
 	}
@@ -165,7 +165,7 @@ func (r *tufRefresh) loadTimestamp() error {
 	if err := checkSpecVersion(metadata.TIMESTAMP, data); err != nil {
 		return err
 	}
-	if _, err := r.trusted.UpdateTimestamp(data); err != nil {
+	if _, err := guardGoTUF(metadata.TIMESTAMP, func() (*metadata.Metadata[metadata.TimestampType], error) { return r.trusted.UpdateTimestamp(data) }); err != nil {
 		if errors.Is(err, &metadata.ErrEqualVersionNumber{}) {
 			// Unchanged: keep the local one (if it is not below the floor).
 			return r.floor.checkTimestamp(r.trusted)
@@ -211,7 +211,9 @@ func (r *tufRefresh) loadSnapshot() error {
 
 func (r *tufRefresh) loadTargets() error {
 	if data, err := r.local(metadata.TARGETS); err == nil && checkSpecVersion(metadata.TARGETS, data) == nil {
-		md, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+		md, err := guardGoTUF(metadata.TARGETS, func() (*metadata.Metadata[metadata.TargetsType], error) {
+			return r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+		})
 		if err == nil {
 			return checkDelegatedNames(metadata.TARGETS, md)
 		}
@@ -227,7 +229,9 @@ func (r *tufRefresh) loadTargets() error {
 	if err != nil {
 		return err
 	}
-	md, err := r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+	md, err := guardGoTUF(metadata.TARGETS, func() (*metadata.Metadata[metadata.TargetsType], error) {
+		return r.trusted.UpdateDelegatedTargets(data, metadata.TARGETS, metadata.ROOT)
+	})
 	if err != nil {
 		return err
 	}

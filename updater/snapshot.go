@@ -63,7 +63,7 @@ var errFallback = errors.New("snapshot needs go-tuf's general path")
 // updateSnapshot is trustedmetadata.UpdateSnapshot, faster.
 func updateSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 	if err := fastSnapshot(t, data, isTrusted); err != nil {
-		_, err = t.UpdateSnapshot(data, isTrusted)
+		_, err = guardGoTUF(metadata.SNAPSHOT, func() (*metadata.Metadata[metadata.SnapshotType], error) { return t.UpdateSnapshot(data, isTrusted) })
 		return err
 	}
 	return nil

@@ -77,7 +77,9 @@ func updateDelegatedTargets(t *metadataSet, d targetsDoc, role, delegator string
 	if md, err := fastDelegatedTargets(t, d, role, delegator); err == nil {
 		return md, nil
 	}
-	return t.UpdateDelegatedTargets(d.data, role, delegator)
+	return guardGoTUF(role, func() (*metadata.Metadata[metadata.TargetsType], error) {
+		return t.UpdateDelegatedTargets(d.data, role, delegator)
+	})
 }
 
 // fastDelegatedTargets makes go-tuf's checks of UpdateDelegatedTargets in
