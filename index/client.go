@@ -41,7 +41,11 @@ type Client struct {
 	MaxCoreMetadataBytes int64
 	// Parallel bounds concurrent target lookups for one page.
 	Parallel int
-	Logger   *slog.Logger
+	// SerialPage turns off fetching a signed page while its target info
+	// is looked up: the page is then fetched only from the URL the
+	// target info gives, one round trip later.
+	SerialPage bool
+	Logger     *slog.Logger
 }
 
 // VerifiedFile is a listed file together with what its bytes must match.
@@ -151,6 +155,10 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 		pageURL string
 	)
 	if target, signed := c.Site.PageTarget(name); signed {
+		// The page's bytes are fetched while its bin is looked up; they
+		// are used only if they verify against the signed target info.
+		spec := c.speculatePage(ctx, name)
+		defer spec.cancel()
 		ti, err := c.TUF.Target(ctx, target)
 		if err != nil {
 			if errors.Is(err, updater.ErrNotSigned) {
@@ -163,11 +171,15 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 		if c.Site.Layout == LayoutPEP458 && ti.Hashes[updater.HashBLAKE2b256] == "" {
 			return nil, fmt.Errorf("index page of %s: signed target info has no blake2b-256 hash to locate the hashed page", name)
 		}
-		var buf bytes.Buffer
-		if err := c.fetchInto(ctx, &buf, pageURL, ti); err != nil {
-			return nil, fmt.Errorf("index page of %s: %w", name, err)
+		if b, ok := spec.verified(ti); ok {
+			body = b
+		} else {
+			var buf bytes.Buffer
+			if err := c.fetchInto(ctx, &buf, pageURL, ti); err != nil {
+				return nil, fmt.Errorf("index page of %s: %w", name, err)
+			}
+			body = buf.Bytes()
 		}
-		body = buf.Bytes()
 	} else {
 		pageURL = c.Site.PageURL(name, "")
 		resp, err := httpx.GetStream(ctx, c.HTTP, pageURL, 30*time.Second)
@@ -195,6 +207,75 @@ func (c *Client) Page(ctx context.Context, project string) (*VerifiedPage, error
 		return nil, err
 	}
 	return vp, nil
+}
+
+// speculativePage is a page download started before its target info is
+// known (Client.speculatePage).
+type speculativePage struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan struct{}
+	body   []byte
+	err    error
+	logger *slog.Logger
+}
+
+// speculatePage starts downloading name's page from the URL that needs no
+// hash (PEP 458: Warehouse's plain <index>/<name>/, whose bytes are those
+// of the current hashed page; the other layouts: the signed URL itself),
+// bounded by MaxPageBytes. Nothing is done with the bytes until verified
+// says they match the signed target info. With SerialPage, or a layout
+// that signs no page, nothing is started.
+func (c *Client) speculatePage(ctx context.Context, name string) *speculativePage {
+	ctx, cancel := context.WithCancel(ctx)
+	sp := &speculativePage{cancel: cancel, logger: c.logger()}
+	switch c.Site.Layout {
+	case LayoutPEP458:
+		sp.url = dirURL(c.Site.IndexURL) + name + "/"
+	default:
+		sp.url = c.Site.PageURL(name, "")
+	}
+	if c.SerialPage || sp.url == "" {
+		return sp
+	}
+	sp.done = make(chan struct{})
+	max := cmp.Or(c.MaxPageBytes, simple.DefaultMaxPageBytes)
+	go func() {
+		defer close(sp.done)
+		resp, err := httpx.GetStream(ctx, c.HTTP, sp.url, 30*time.Second)
+		if err != nil {
+			sp.err = err
+			return
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(limitReader(resp.Body, max)); err != nil {
+			sp.err = err
+			return
+		}
+		sp.body = buf.Bytes()
+	}()
+	return sp
+}
+
+// verified waits for the speculative download and returns its bytes if
+// they match ti (length and every known hash); otherwise false, and the
+// caller fetches the page from its signed URL as if nothing had been
+// tried.
+func (sp *speculativePage) verified(ti updater.TargetInfo) ([]byte, bool) {
+	if sp.done == nil {
+		return nil, false
+	}
+	<-sp.done
+	if sp.err != nil {
+		sp.logger.Debug("page fetched alongside its bin: not usable; fetching the signed URL", "url", httpx.RedactURL(sp.url), "err", sp.err)
+		return nil, false
+	}
+	if _, err := updater.VerifyCopy(nil, bytes.NewReader(sp.body), ti); err != nil {
+		sp.logger.Debug("page fetched alongside its bin does not match its signed target info; fetching the signed URL", "url", httpx.RedactURL(sp.url), "err", err)
+		return nil, false
+	}
+	return sp.body, true
 }
 
 func pageFetchError(name string, err error) error {

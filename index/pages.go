@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -20,9 +21,48 @@ import (
 type PageCache struct {
 	TTL time.Duration
 	Now func() time.Time
+	// FetchTimeout bounds one shared verification in Do, which runs
+	// detached from its callers; 0 means DefaultPageFetchTimeout.
+	FetchTimeout time.Duration
 
 	mu    sync.Mutex
 	pages map[string]pageEntry
+	sf    singleflight.Group
+}
+
+// DefaultPageFetchTimeout bounds one shared page verification (Do).
+const DefaultPageFetchTimeout = 2 * time.Minute
+
+// PageFetch verifies (and memoizes, with Put or PutStale) one page; stale
+// says it is the last verified page, served while upstream is down.
+type PageFetch func(ctx context.Context, name string) (vp *VerifiedPage, stale bool, err error)
+
+type fetchResult struct {
+	vp    *VerifiedPage
+	stale bool
+}
+
+// Do collapses concurrent verifications of name: the first caller's fetch
+// runs, detached from its context (context.WithoutCancel, bounded by
+// FetchTimeout), and every caller that arrives while it runs, a request
+// or a prefetch, shares its result. A caller whose ctx ends stops waiting;
+// the fetch goes on for the others and for the memo. Do does not look at
+// the memo: callers do (Get, Memoized) first.
+func (pc *PageCache) Do(ctx context.Context, name string, fetch PageFetch) (*VerifiedPage, bool, error) {
+	detached := context.WithoutCancel(ctx)
+	ch := pc.sf.DoChan(name, func() (any, error) {
+		fctx, cancel := context.WithTimeout(detached, cmp.Or(pc.FetchTimeout, DefaultPageFetchTimeout))
+		defer cancel()
+		vp, stale, err := fetch(fctx, name)
+		return fetchResult{vp, stale}, err
+	})
+	select {
+	case res := <-ch:
+		r, _ := res.Val.(fetchResult)
+		return r.vp, r.stale, res.Err
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
 }
 
 type pageEntry struct {

@@ -28,6 +28,7 @@ type proxyOptions struct {
 	refusalTTL  time.Duration
 	mapFile     string
 	team        teamOptions
+	prefetch    bool
 	ready       func(url string) // tests learn the URL here
 }
 
@@ -76,8 +77,16 @@ from any index (dependency confusion):
 /-/status and the log then say which repositories vouched for each page
 and file. See docs/multirepo.md.
 
+With --prefetch (on by default), when the proxy has verified a file's
+core metadata (.metadata) or a wheel, it verifies the pages of the
+projects that file requires (Requires-Dist, every marker) in the
+background, a few at a time, so that pip's next page requests find them
+ready. A prefetched page goes through the same checks as a requested
+one; one that fails is dropped (logged at debug level) and checked again
+when pip asks. --prefetch=false turns it off.
+
 /-/status reports the trusted TUF versions and expiries, cache size and
-hit rate; /-/healthz answers "ok" while the process runs; /-/readyz answers
+hit rate, and what the prefetch did; /-/healthz answers "ok" while the process runs; /-/readyz answers
 200 only while trusted metadata is loaded and unexpired (for load
 balancers); /-/metrics is Prometheus text. SIGINT or SIGTERM stops it after
 in-flight requests finish.
@@ -98,6 +107,7 @@ The certificate is reloaded when its files change or on SIGHUP.`,
 	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (anyone who can reach it can use your cache)")
 	cmd.Flags().StringSliceVar(&o.hostnames, "hostname", nil, "a host name or IP address clients reach the proxy by, besides loopback and --listen (repeatable or comma-separated; other Host headers get 421)")
 	cmd.Flags().StringVar(&o.mapFile, "map", "", mapFlagHelp)
+	cmd.Flags().BoolVar(&o.prefetch, "prefetch", true, "verify the pages of the projects a served .metadata or wheel requires in the background, before pip asks")
 	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", proxy.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
 	addTeamFlags(cmd, &o.team)
 	return cmd
@@ -146,6 +156,7 @@ func runProxy(ctx context.Context, g *globals, o *proxyOptions) error {
 	pcfg := proxyConfig(window, g.refresh, o.refusalTTL, s.up.Refresh)
 	pcfg.Client, pcfg.Status, pcfg.Hosts, pcfg.Logger = s.client(), s.up.Status, hosts, g.logger
 	pcfg.Metrics = metrics
+	pcfg.Prefetch.Enabled = o.prefetch
 	return serveProxy(ctx, g, fmt.Sprintf("%q (%s layout)", s.rc.Name, s.rc.Layout), o, pcfg)
 }
 
@@ -175,6 +186,7 @@ func runMapProxy(ctx context.Context, g *globals, o *proxyOptions, hosts []strin
 		pcfg.Repositories = append(pcfg.Repositories, proxy.Repository{Name: name, Layout: s.site.Layout, IndexURL: s.rc.IndexURL, Status: s.up.Status})
 	}
 	pcfg.Hosts, pcfg.Logger, pcfg.Metrics = hosts, g.logger, metrics
+	pcfg.Prefetch.Enabled = o.prefetch
 	return serveProxy(ctx, g, fmt.Sprintf("map %s (repositories %s)", o.mapFile, ms.names()), o, pcfg)
 }
 

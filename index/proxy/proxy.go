@@ -57,6 +57,19 @@ type Config struct {
 	// BeforePage are then unused, and Repositories feeds /-/status.
 	Multi        *multirepo.Resolver
 	Repositories []Repository
+	// Prefetch, if Enabled, verifies the pages of the projects a served
+	// core metadata file or wheel requires, in the background, into Pages
+	// (see index.Prefetcher); off in the zero Config.
+	Prefetch PrefetchConfig
+}
+
+// PrefetchConfig configures dependency prefetch; zero limits mean the
+// index.Prefetcher defaults.
+type PrefetchConfig struct {
+	Enabled    bool
+	Workers    int
+	PerRequest int
+	Timeout    time.Duration
 }
 
 // Repository is one repository behind a proxy with a map file, as
@@ -77,6 +90,7 @@ type Handler struct {
 	started  time.Time
 	hosts    map[string]bool
 	refusals refusalMemo
+	prefetch *index.Prefetcher
 
 	pageHits, pageMisses atomic.Int64
 	filesServed          atomic.Int64
@@ -124,6 +138,10 @@ func New(cfg Config) *Handler {
 		if n, err := NormalizeHost(h); err == nil {
 			p.hosts[n] = true
 		}
+	}
+	if cfg.Prefetch.Enabled {
+		p.prefetch = &index.Prefetcher{Pages: cfg.Pages, Verify: p.verifyPage, Workers: cfg.Prefetch.Workers,
+			PerRequest: cfg.Prefetch.PerRequest, Timeout: cfg.Prefetch.Timeout, Logger: cfg.Logger}
 	}
 	p.mux.HandleFunc("GET /{$}", p.serveHome)
 	p.mux.HandleFunc("GET /simple/{$}", p.serveProjects)
@@ -239,6 +257,13 @@ func (p *Handler) page(ctx context.Context, name string) (vp *index.VerifiedPage
 		}
 	}()
 	p.pageMisses.Add(1)
+	// One verification per page at a time, shared with prefetches.
+	return p.cfg.Pages.Do(ctx, name, p.verifyPage)
+}
+
+// verifyPage verifies name's page and memoizes it, falling back to the
+// last verified page while upstream is unreachable.
+func (p *Handler) verifyPage(ctx context.Context, name string) (vp *index.VerifiedPage, stale bool, err error) {
 	if p.cfg.BeforePage != nil {
 		err = p.cfg.BeforePage(ctx)
 	}
@@ -390,6 +415,14 @@ func (p *Handler) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	defer ent.Close()
 	p.filesServed.Add(1)
+	if p.prefetch != nil && r.Method == http.MethodGet {
+		// Verified bytes only: open verified them into the cache.
+		if wantMeta {
+			p.prefetch.FromMetadata(r.Context(), io.NewSectionReader(ent.File(), 0, ent.Size))
+		} else if vf.Metadata == nil && strings.HasSuffix(filename, ".whl") {
+			p.prefetch.FromWheel(r.Context(), ent.File(), ent.Size)
+		}
+	}
 	alg := ti.KnownHashes()[0]
 	if len(vf.Repositories) > 0 {
 		p.cfg.Logger.Info("served verified file", "file", filename, "target", ti.Path, alg, ti.Hashes[alg], "bytes", ent.Size, "role", ti.Role, "snapshot", ti.SnapshotVersion,
@@ -422,7 +455,9 @@ type Status struct {
 	PageHitRate float64         `json:"page_cache_hit_rate"`
 	FilesServed int64           `json:"files_served"`
 	Refused     int64           `json:"refused"`
-	Uptime      string          `json:"uptime"`
+	// Prefetch counts dependency prefetches (nil when off).
+	Prefetch *index.PrefetchStats `json:"prefetch,omitempty"`
+	Uptime   string               `json:"uptime"`
 	// With a map file: each repository's trusted state, and who vouched
 	// for the pages served last.
 	Repositories []RepositoryStatus `json:"repositories,omitempty"`
@@ -492,6 +527,10 @@ func (p *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 		FilesServed: p.filesServed.Load(),
 		Refused:     p.refused.Load(),
 		Uptime:      time.Since(p.started).Round(time.Second).String(),
+	}
+	if p.prefetch != nil {
+		ps := p.prefetch.Stats()
+		st.Prefetch = &ps
 	}
 	if total := st.PageHits + st.PageMisses; total > 0 {
 		st.PageHitRate = float64(st.PageHits) / float64(total)
