@@ -98,9 +98,9 @@ func (b *bench) farPip(g *genRepo) error {
 		}
 		return r.wall, nil
 	}
-	startProxy := func(home string) (stop func(), url string, err error) {
+	startProxyWith := func(bin, home string, extra ...string) (stop func(), url string, err error) {
 		args := slices.DeleteFunc(b.tufpipArgs(home, g), func(a string) bool { return a == "-q" })
-		cmd, u, err := b.startProcess(regexp.MustCompile(`serving verified files at (\S+)`), b.tufpip, append(args, "proxy", "--listen", "127.0.0.1:0")...)
+		cmd, u, err := b.startProcess(regexp.MustCompile(`serving verified files at (\S+)`), bin, append(append(args, "proxy", "--listen", "127.0.0.1:0"), extra...)...)
 		if err != nil {
 			return nil, "", err
 		}
@@ -110,6 +110,19 @@ func (b *bench) farPip(g *genRepo) error {
 			b.procs = slices.DeleteFunc(b.procs, func(c *exec.Cmd) bool { return c == cmd })
 		}, u, nil
 	}
+	startProxy := func(home string) (func(), string, error) { return startProxyWith(b.tufpip, home) }
+	// coldWith is one cold install through a new proxy of bin.
+	coldWith := func(bin, home string, k int, extra ...string) (time.Duration, error) {
+		defer os.RemoveAll(home)
+		stop, purl, err := startProxyWith(bin, home, extra...)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+		g.srv.reset()
+		return pip(purl, k)
+	}
+	var coldNoPrefetch, coldBaseline []time.Duration
 	static := g.srv.url + "/simple/"
 	runs := max(3, b.o.runs/2)
 	var cold, warm, plain []time.Duration
@@ -149,6 +162,18 @@ func (b *bench) farPip(g *genRepo) error {
 		warm = append(warm, t)
 		stop()
 		os.RemoveAll(home)
+		k++
+		if t, err = coldWith(b.tufpip, home+"-noprefetch", k, "--prefetch=false"); err != nil {
+			return err
+		}
+		coldNoPrefetch = append(coldNoPrefetch, t)
+		if b.o.baseline != "" {
+			k++
+			if t, err = coldWith(b.o.baseline, home+"-baseline", k); err != nil {
+				return err
+			}
+			coldBaseline = append(coldBaseline, t)
+		}
 	}
 	// Bytes without gzip, once.
 	g.srv.gzip.Store(false)
@@ -170,6 +195,12 @@ func (b *bench) farPip(g *genRepo) error {
 	what := fmt.Sprintf("pip install of a %d-project dependency tree, %s per request", treeSize, b.o.delay)
 	b.ratioRow("F1", what+": cold proxy (vs static mirror)", ms(mc), ms(mp), mc.Seconds()/mp.Seconds(), 1.15)
 	b.ratioRow("F2", what+": warm proxy (vs static mirror)", ms(mw), ms(mp), mw.Seconds()/mp.Seconds(), 1.02)
+	mn := median(coldNoPrefetch)
+	b.ratioRow("F1", what+": cold proxy --prefetch=false (vs static mirror)", ms(mn), ms(mp), mn.Seconds()/mp.Seconds(), 0)
+	if len(coldBaseline) > 0 {
+		mb := median(coldBaseline)
+		b.ratioRow("F1", what+": cold proxy, -baseline binary (vs static mirror)", ms(mb), ms(mp), mb.Seconds()/mp.Seconds(), 0)
+	}
 	cb, pb := median(coldBytes), median(plainBytes)
 	b.ratioRow("F6", "cold install, bytes the server sent, gzip offered (vs static mirror, gzip offered)", kib(cb), kib(pb), float64(cb)/float64(pb), 0)
 	b.ratioRow("F6", "cold install, bytes the server sent, gzip offered (vs the same without gzip)", kib(cb), kib(identity), float64(cb)/float64(identity), 0)

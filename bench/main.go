@@ -68,6 +68,10 @@ type options struct {
 	binTargets int
 	// only, if not empty, names the one row to run (F4).
 	only string
+	// farOnly runs the far-away section alone; baseline is another
+	// tufpip binary (e.g. built from main) whose cold proxy F1 also times.
+	farOnly  bool
+	baseline string
 }
 
 func main() {
@@ -87,6 +91,8 @@ func main() {
 	flag.BoolVar(&o.pip, "pip", true, "run the pip cases (needs python3 -m pip; off with -quick)")
 	flag.DurationVar(&o.delay, "delay", 25*time.Millisecond, "delay the far-away server adds to every answer")
 	flag.IntVar(&o.binTargets, "bin-targets", 0, "phantom targets per bin in the far-away PyPI-shaped repository (default 200, quick 10; PyPI has ~900)")
+	flag.BoolVar(&o.farOnly, "far-only", false, "run only the far-away section (rows F1-F6)")
+	flag.StringVar(&o.baseline, "baseline", "", "a tufpip binary (e.g. built from main) whose cold proxy row F1 also times, side by side in the same run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
 	flag.StringVar(&o.only, "only", "", "run only this row: F4 (the far-away repository's verify row, ~3 min)")
@@ -214,7 +220,7 @@ func (b *bench) main() error {
 		}
 	}
 
-	if b.o.only != "" {
+	if b.o.only != "" || b.o.farOnly {
 		if err := b.far(); err != nil {
 			return err
 		}
