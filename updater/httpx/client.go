@@ -62,7 +62,11 @@ func NewClient(o Options) *http.Client {
 	tr.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = o.HeaderTimeout
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	tr.MaxIdleConnsPerHost = 16
+	// Keep-alive for everything a proxy has in flight to one repository:
+	// a page's parallel bin lookups (8), times the pages being verified
+	// at once (pip's and the dependency prefetch's, 4), plus files.
+	tr.MaxIdleConnsPerHost = 64
+	tr.MaxIdleConns = 256
 
 	rc := retryablehttp.NewClient()
 	var inner http.RoundTripper = tr
