@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
@@ -34,6 +38,11 @@ type epoch struct {
 	// verified holds the (delegator, role) pairs whose signatures have
 	// been checked (see walkDelegations).
 	verified map[[2]string]bool
+	// predownloaded holds bytes of delegated roles fetched outside mu
+	// (predownload), not yet verified: loadDelegated takes them instead
+	// of downloading, and verifies them exactly as downloaded bytes.
+	predownloaded map[string][]byte
+	presf         singleflight.Group
 }
 
 func (e *epoch) earliestExpiry() time.Time {
@@ -81,7 +90,69 @@ func (e *staleError) Error() string {
 
 func (e *staleError) Unwrap() error { return e.err }
 
+// predownload fetches, without holding mu, the delegated role the
+// trusted top-level targets assigns targetPath to (its hash bin), when
+// the online epoch has neither loaded it nor a local copy of it, so that
+// concurrent lookups of different bins wait for the network side by side
+// instead of one after another under mu. Only the download moves: the
+// bytes are verified later, under mu, by loadDelegated, as if it had
+// downloaded them itself. Failures are left for loadDelegated to meet
+// (and report) again.
+func (e *epoch) predownload(ctx context.Context, targetPath string) {
+	if e.tuf == nil || e.fetcher == nil {
+		return
+	}
+	e.mu.Lock()
+	set := e.tuf.GetTrustedMetadataSet()
+	top, ok := set.Targets["targets"]
+	if !ok || top.Signed.Delegations == nil || set.Snapshot == nil {
+		e.mu.Unlock()
+		return
+	}
+	_, direct := top.Signed.Targets[targetPath]
+	roles := rolesForTarget(top.Signed.Delegations, targetPath)
+	if direct || len(roles) == 0 {
+		e.mu.Unlock()
+		return
+	}
+	role := roles[0].Name
+	_, loaded := set.Targets[role]
+	_, pending := e.predownloaded[role]
+	meta, listed := set.Snapshot.Signed.Meta[role+".json"]
+	consistent := set.Root.Signed.ConsistentSnapshot
+	e.mu.Unlock()
+	if loaded || pending || !listed {
+		return
+	}
+	if _, err := os.Stat(delegatedPath(e.cfg, role)); err == nil {
+		return // loadDelegated tries the local copy first
+	}
+	length := meta.Length
+	if length == 0 {
+		length = e.cfg.Limits.TargetsMaxLength
+	}
+	name := url.PathEscape(role) + ".json"
+	if consistent {
+		name = strconv.FormatInt(meta.Version, 10) + "." + name
+	}
+	v, err, _ := e.presf.Do(role, func() (any, error) {
+		return e.fetcher.download(ctx, e.cfg.MetadataURL+name, length)
+	})
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	if _, loaded := set.Targets[role]; !loaded {
+		if e.predownloaded == nil {
+			e.predownloaded = map[string][]byte{}
+		}
+		e.predownloaded[role] = v.([]byte)
+	}
+	e.mu.Unlock()
+}
+
 func (e *epoch) lookup(ctx context.Context, targetPath string) (TargetInfo, error) {
+	e.predownload(ctx, targetPath)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.cfg.Now()

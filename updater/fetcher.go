@@ -71,6 +71,12 @@ func (f *tufFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Durati
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	return f.download(ctx, urlPath, maxLength)
+}
+
+// download is DownloadFile with its own context, for fetches that do not
+// run under the epoch's lock (epoch.predownload).
+func (f *tufFetcher) download(ctx context.Context, urlPath string, maxLength int64) ([]byte, error) {
 	f.requests.Add(1)
 	// Slow retrieval: a metadata file must arrive whole within
 	// MetadataTimeout, never stall for MetadataIdle, and keep a minimum

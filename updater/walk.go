@@ -218,7 +218,12 @@ func (e *epoch) loadDelegated(role, parent string, _ *metadata.Metadata[metadata
 	if set.Root.Signed.ConsistentSnapshot {
 		name = strconv.FormatInt(meta.Version, 10) + "." + name
 	}
-	data, err := e.fetcher.DownloadFile(cfg.MetadataURL+name, length, 0)
+	data, ok := e.predownloaded[role]
+	delete(e.predownloaded, role)
+	var err error
+	if !ok || int64(len(data)) > length {
+		data, err = e.fetcher.DownloadFile(cfg.MetadataURL+name, length, 0)
+	}
 	if err != nil {
 		return nil, false, classify(err, role)
 	}
