@@ -86,9 +86,9 @@ one; one that fails is dropped (logged at debug level) and checked again
 when pip asks. --prefetch=false turns it off.
 
 /-/status reports the trusted TUF versions and expiries, cache size and
-hit rate, and what the prefetch did; /-/healthz answers "ok" while the process runs; /-/readyz answers
-200 only while trusted metadata is loaded and unexpired (for load
-balancers); /-/metrics is Prometheus text. SIGINT or SIGTERM stops it after
+hit rate, and what the prefetch did; /-/healthz answers "ok" while the
+process runs; /-/readyz answers 200 only while trusted metadata is loaded
+and unexpired (for load balancers); /-/metrics is Prometheus text. SIGINT or SIGTERM stops it after
 in-flight requests finish.
 
 For a team (docs/team.md): several replicas share verified files through
