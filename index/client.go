@@ -242,7 +242,9 @@ func (c *Client) speculatePage(ctx context.Context, name string) *speculativePag
 	max := cmp.Or(c.MaxPageBytes, simple.DefaultMaxPageBytes)
 	go func() {
 		defer close(sp.done)
-		resp, err := httpx.GetStream(ctx, c.HTTP, sp.url, 30*time.Second)
+		// One attempt: on any failure the signed URL is fetched, with
+		// retries, so waiting for this one's retries would only delay it.
+		resp, err := httpx.GetStream(httpx.NoRetry(ctx), c.HTTP, sp.url, 30*time.Second)
 		if err != nil {
 			sp.err = err
 			return

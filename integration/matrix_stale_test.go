@@ -68,7 +68,18 @@ func staleSetup(t *testing.T, e *matrixEnv, change func() error) {
 	}
 	matrixMust(t, change())
 	e.tr.recordLegit(t)
-	e.h.set(servedPagePath(e.tr, "lib"), hostileRule{status: http.StatusServiceUnavailable})
+	failPage(e.h, e.tr, "lib", hostileRule{status: http.StatusServiceUnavailable})
+}
+
+// failPage makes the mirror answer every URL the proxy fetches project's
+// page from with rule: servedPagePath, and in the pep458 layout also the
+// plain <index>/<project>/ it fetches alongside the page's bin (used
+// only if it verifies).
+func failPage(h *hostileHandler, tr *testRepo, project string, rule hostileRule) {
+	h.set(servedPagePath(tr, project), rule)
+	if tr.Layout == repogen.IndexLayoutPEP458 {
+		h.set("/simple/"+project+"/", rule)
+	}
 }
 
 // servedPagePath is the URL path the proxy fetches project's page from.

@@ -49,7 +49,7 @@ func TestProxyStalePageSuperseded(t *testing.T) {
 
 	matrixMust(t, tr.ResignOnline(repogen.RoleSnapshot))
 	tr.recordLegit(t)
-	h.set(servedPagePath(tr, "lib"), hostileRule{status: http.StatusServiceUnavailable})
+	failPage(h, tr, "lib", hostileRule{status: http.StatusServiceUnavailable})
 	res := page()
 	if res.Status != 200 || !strings.HasPrefix(res.Header.Get("X-Tufpip-Stale"), "upstream unreachable; last verified page, valid until ") ||
 		!strings.Contains(string(res.Body), "lib-1.1-py3-none-any.whl") {
@@ -58,7 +58,7 @@ func TestProxyStalePageSuperseded(t *testing.T) {
 
 	matrixMust(t, tr.Yank("lib", "1.1", "broken build"))
 	tr.recordLegit(t)
-	h.set(servedPagePath(tr, "lib"), hostileRule{status: http.StatusServiceUnavailable})
+	failPage(h, tr, "lib", hostileRule{status: http.StatusServiceUnavailable})
 	res = page()
 	want := fmt.Sprintf("tufpip: refused: project lib: the last verified page is no longer what the repository signs (snapshot version %d); not serving it stale (the repository is unreachable: ",
 		tr.RoleVersion(repogen.RoleSnapshot))
@@ -95,7 +95,7 @@ func TestProxyRefusalMemoPip(t *testing.T) {
 	matrixMust(t, tr.Yank("lib", "1.1", "broken build"))
 	tr.recordLegit(t)
 	pagePath := servedPagePath(tr, "lib")
-	h.set(pagePath, hostileRule{status: http.StatusServiceUnavailable})
+	failPage(h, tr, "lib", hostileRule{status: http.StatusServiceUnavailable})
 
 	target, out, err := pipInstall(t, py, p.URL, "--retries", "5", "-vv", "lib")
 	if err == nil {

@@ -93,6 +93,9 @@ func NewClient(o Options) *http.Client {
 		return resp, err
 	}
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if ctx.Value(noRetryKey{}) != nil {
+			return false, err
+		}
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
 			return false, nil
 		}
@@ -116,6 +119,14 @@ func NewClient(o Options) *http.Client {
 		return nil
 	}
 	return c
+}
+
+type noRetryKey struct{}
+
+// NoRetry returns ctx marked so that the client from NewClient makes one
+// attempt only: for a speculative fetch that has a fallback of its own.
+func NoRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
 }
 
 // RedirectError is a redirect tufpip refused to follow.

@@ -121,3 +121,24 @@ func TestSlowReader(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTooSlow", err)
 	}
 }
+
+// NoRetry: one attempt, the status handed back; without it, retries.
+func TestNoRetry(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := NewClient(Options{RetryMax: 2})
+	_, err := GetStream(NoRetry(context.Background()), c, srv.URL, time.Second)
+	var hs *StatusError
+	if !errors.As(err, &hs) || hs.StatusCode != 503 || n.Load() != 1 {
+		t.Errorf("NoRetry: %v after %d requests, want 503 after 1", err, n.Load())
+	}
+	n.Store(0)
+	GetStream(context.Background(), c, srv.URL, time.Second)
+	if n.Load() != 3 {
+		t.Errorf("without NoRetry: %d requests, want 3", n.Load())
+	}
+}
