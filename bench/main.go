@@ -464,7 +464,7 @@ func (b *bench) bigFile(g *genRepo) error {
 		return r.wall.Seconds(), err
 	}
 	runs := max(3, b.o.runs/3)
-	var b2, s256, b2sum, sha256sum, put, get, mem []float64
+	var b2, s256, b2sum, sha256sum, put, get, mem, write []float64
 	var rssCopy, rssCopySmall int64
 	store := filepath.Join(b.work, "store")
 	tool("cat") // warm the page cache
@@ -500,6 +500,10 @@ func (b *bench) bigFile(g *genRepo) error {
 			return err
 		}
 		put = append(put, t)
+		if t, _, err = child("write", path, only(ti, updater.HashBLAKE2b256), filepath.Join(b.work, "plain")); err != nil {
+			return err
+		}
+		write = append(write, t)
 		if t, _, err = child("get", path, only(ti, updater.HashBLAKE2b256), store); err != nil {
 			return err
 		}
@@ -522,6 +526,8 @@ func (b *bench) bigFile(g *genRepo) error {
 	b.ratioRow("2", label+": x/crypto blake2b on memory, throughput (vs b2sum: the library's limit)", thr(median(mem)), thr(median(b2sum))+" b2sum", median(b2sum)/median(mem), 0)
 	tp(label+": VerifyCopy sha256, throughput (vs sha256sum)", s256, sha256sum, "sha256sum")
 	tp(label+": cache Put blake2b-256 (hash+write+fsync), throughput (vs b2sum)", put, b2sum, "b2sum")
+	b.ratioRow("2", label+": plain write+fsync, no hashing, throughput (vs b2sum: the disk's limit for Put)", thr(median(write)), thr(median(b2sum))+" b2sum", median(b2sum)/median(write), 0)
+	tp(label+": cache Put blake2b-256, throughput (vs plain write+fsync: Put's overhead over the disk)", put, write, "write+fsync")
 	tp(label+": cache Get in a new process (re-verify), throughput (vs b2sum)", get, b2sum, "b2sum")
 	b.ratioRow("2", label+": peak RSS verifying (vs the same for 64 MiB)", mib(rssCopy), mib(rssCopySmall), float64(rssCopy)/float64(rssCopySmall), 1.1)
 
