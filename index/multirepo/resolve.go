@@ -82,7 +82,12 @@ func (e *ConsensusError) Error() string {
 		}
 	}
 	for _, f := range e.Failures {
-		fmt.Fprintf(&b, "; %s: %v", f.Repository, f.Err)
+		msg := f.Err.Error()
+		if e.Target != "" {
+			// The message starts with the target path already.
+			msg = strings.TrimPrefix(msg, e.Target+": ")
+		}
+		fmt.Fprintf(&b, "; %s: %s", f.Repository, msg)
 	}
 	return b.String()
 }

@@ -57,7 +57,7 @@ func TestMapTarget(t *testing.T) {
 		{"terminating corp", "corp/corp.html", map[string]map[string]updater.TargetInfo{"corp": {"corp/corp.html": a}, "public": {"corp/corp.html": b}},
 			nil, "corp", []string{"corp"}, nil, nil},
 		{"terminating: public never asked even when corp lacks it", "corp/new.html", map[string]map[string]updater.TargetInfo{"public": {"corp/new.html": b}},
-			nil, "", []string{"corp"}, updater.ErrNotSigned, []string{"none of corp signed it", "mapping 1 is terminating"}},
+			nil, "", []string{"corp"}, updater.ErrNotSigned, []string{"none of corp signed it; corp: not signed by the repository; mapping 1 is terminating"}},
 		{"consensus agrees", "shared/x.html", map[string]map[string]updater.TargetInfo{"mirror": {"shared/x.html": a}, "public": {"shared/x.html": a}},
 			nil, "mirror", []string{"mirror", "public"}, nil, nil},
 		{"consensus disagrees, not terminating: */* decides", "shared/x.html", map[string]map[string]updater.TargetInfo{"mirror": {"shared/x.html": a}, "public": {"shared/x.html": b}},
