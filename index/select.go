@@ -26,7 +26,7 @@ type Selection struct {
 // take from it, the way "pip download --no-deps" does
 // (packaging.SelectRelease), among vp's verified files. The files it left
 // out explain a failure: a *packaging.NoMatchError is Unsigned or
-// Foreign when only they would have matched. The digests that steer the
+// Foreign (or Consensus) when only they would have matched. The digests that steer the
 // choice when req has --hash values are the signed ones (SignedDigests)
 // and, as hints, the unverified page's; the caller must still check the
 // chosen file's verified bytes against req's hashes.
@@ -56,7 +56,7 @@ func (vp *VerifiedPage) listing() packaging.Listing {
 			Yanked: f.Yanked, YankedReason: f.YankedReason, Digests: digests})
 	}
 	for _, o := range vp.Omitted {
-		l.Withheld = append(l.Withheld, packaging.Withheld{Filename: o.Filename, Reason: o.Reason, Foreign: o.Foreign})
+		l.Withheld = append(l.Withheld, packaging.Withheld{Filename: o.Filename, Reason: o.Reason, Foreign: o.Foreign, Consensus: o.Consensus})
 	}
 	return l
 }

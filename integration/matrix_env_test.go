@@ -174,6 +174,77 @@ type matrixEnv struct {
 	proxyProject, proxyFile string
 	// frozen is a copy of the repository taken by a row's before.
 	frozen string
+
+	// With row.multi: pub is the second repository, pubServers its
+	// server for each column (the proxy's included), and mapFile the
+	// map file every column runs with.
+	pub        *testRepo
+	pubServers map[string]*countedRepo
+	mapFile    string
+}
+
+// publicRepo is the name the second repository of a multi row is
+// registered under.
+const publicRepo = "public"
+
+// multiSetup makes a row run with a TAP 4 map file over two
+// repositories: the row's own (e.tr), registered as internal, and a
+// second one, public, served to each column by a server of its own that
+// records the requests it gets. Every column's home (the proxy's too)
+// registers both with "tufpip init", and every command runs with --map
+// instead of the single repository's flags.
+type multiSetup struct {
+	internal string
+	// public are the projects the second repository publishes (the
+	// row's setup may add more).
+	public []repogen.ProjectSpec
+	// mapping is the map file's "mapping" list; its "repositories" are
+	// internal and public.
+	mapping []mapping
+	// neverAsked: no column's public server may receive a request whose
+	// path contains one of these (lower case).
+	neverAsked []string
+}
+
+// setupMulti generates the public repository, registers both in every
+// column's home and writes the map file.
+func (e *matrixEnv) setupMulti(t *testing.T, ms *multiSetup) {
+	t.Helper()
+	if e.tr.Layout != repogen.IndexLayoutPEP458 || e.row.prime {
+		t.Fatal("a multi-repository row uses the pep458 layout (register's) and cannot prime")
+	}
+	r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(t.TempDir(), publicRepo), IndexLayout: repogen.IndexLayoutPEP458, BitLength: 6}, ms.public)
+	if err != nil {
+		t.Fatalf("generating the public repository: %v", err)
+	}
+	e.pub = &testRepo{Repo: r, Layout: repogen.IndexLayoutPEP458}
+	e.pub.recordLegit(t)
+	e.pubServers = map[string]*countedRepo{}
+	internal := &countedRepo{Repo: e.tr.Repo, Name: ms.internal, URL: e.tr.URL}
+	for _, c := range matrixColumns {
+		e.pubServers[c] = serveCounted(t, publicRepo, r)
+		register(t, e.homes[c], internal, e.pubServers[c])
+	}
+	e.mapFile = writeMap(t, mapOf([]string{ms.internal, publicRepo}, ms.mapping...))
+}
+
+// checkNeverAsked fails the cell if its public server received a
+// request the row forbids, and the proxy's if its server received no
+// request at all (the proxy refreshes every repository at start-up, so
+// a server that saw nothing counts nothing).
+func (e *matrixEnv) checkNeverAsked(t *testing.T, col string) {
+	t.Helper()
+	ms := e.row.multi
+	if ms == nil || len(ms.neverAsked) == 0 {
+		return
+	}
+	srv := e.pubServers[col]
+	if asked := srv.asked(ms.neverAsked...); len(asked) > 0 {
+		t.Errorf("the public repository was asked %q, which the map gives to %s only", asked, ms.internal)
+	}
+	if col == colProxy && srv.requests() == 0 {
+		t.Errorf("the proxy's public server saw no request at all: it counts nothing")
+	}
 }
 
 // newMatrixEnv generates the row's repository behind a hostile server.
@@ -217,6 +288,9 @@ func newMatrixEnv(t *testing.T, row *matrixRow) *matrixEnv {
 	for _, c := range matrixColumns {
 		e.homes[c] = t.TempDir()
 	}
+	if row.multi != nil {
+		e.setupMulti(t, row.multi)
+	}
 	return e
 }
 
@@ -257,8 +331,12 @@ func (e *matrixEnv) expand(s string) string {
 
 // globals are the flags every command of the matrix gets: the ad-hoc
 // repository, the shipped root and no freshness window, so that every
-// command asks the repository.
+// command asks the repository. With a map file the repositories are
+// those registered in home (mapArgs).
 func (e *matrixEnv) globals(home string) []string {
+	if e.mapFile != "" {
+		return []string{"--home", home, "--freshness", "0"}
+	}
 	return []string{
 		"--home", home,
 		"--metadata-url", e.tr.URL + "/metadata/",
@@ -268,6 +346,15 @@ func (e *matrixEnv) globals(home string) []string {
 		"--root", filepath.Join(e.tr.Dir(), "trusted-root.json"),
 		"--freshness", "0",
 	}
+}
+
+// mapArgs are the flags of get, download and verify for a row's map
+// file, if it has one.
+func (e *matrixEnv) mapArgs() []string {
+	if e.mapFile == "" {
+		return nil
+	}
+	return []string{"--map", e.mapFile}
 }
 
 type matrixResult struct {
@@ -408,7 +495,7 @@ func (e *matrixEnv) runGet(t *testing.T, want cellWant) {
 	home := e.homes[colGet]
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	args := []string{"get", e.getTarget, "-o", out}
+	args := append([]string{"get", e.getTarget, "-o", out}, e.mapArgs()...)
 	if e.getBase != "" {
 		args = append(args, "--base-url", e.getBase)
 	}
@@ -429,7 +516,8 @@ func (e *matrixEnv) runDownload(t *testing.T, want cellWant) {
 	if e.dlArgs != nil {
 		args = e.dlArgs
 	}
-	e.checkCLI(t, e.tufpip(t, home, append(append([]string{"download"}, args...), "-d", dir)...), want)
+	args = append(append(append([]string{"download"}, args...), "-d", dir), e.mapArgs()...)
+	e.checkCLI(t, e.tufpip(t, home, args...), want)
 	if want.ok {
 		e.assertLegitFiles(t, parent, 1)
 	} else {
@@ -446,7 +534,7 @@ func (e *matrixEnv) runVerify(t *testing.T, want cellWant) {
 			before[filepath.Dir(a)] = matrixFiles(t, filepath.Dir(a))
 		}
 	}
-	e.checkCLI(t, e.tufpip(t, home, append([]string{"verify"}, e.verifyArgs...)...), want)
+	e.checkCLI(t, e.tufpip(t, home, append(append([]string{"verify"}, e.mapArgs()...), e.verifyArgs...)...), want)
 	for dir, files := range before {
 		if after := matrixFiles(t, dir); len(after) != len(files) {
 			t.Errorf("verify wrote next to the files it checked: %v", after)
@@ -474,6 +562,9 @@ func (e *matrixEnv) runProxy(t *testing.T, want cellWant) {
 			t.Fatalf("pip failed:\n%s", out)
 		}
 		assertInstalled(t, py, target, map[string]string{"lib": "1.1"})
+		if os.Getenv("TUFPIP_MATRIX_LOG") != "" {
+			t.Logf("pip said:\n%s", out)
+		}
 		for _, s := range want.text {
 			if !strings.Contains(out, e.expand(s)) {
 				t.Errorf("pip's output does not say %q:\n%s", e.expand(s), out)

@@ -97,6 +97,9 @@ type matrixRow struct {
 	// first, and the proxy cell checks the refusal in the proxy's log
 	// instead of asking again.
 	slow bool
+	// multi, if set, runs the row with a TAP 4 map file over two
+	// repositories (matrix_multirepo_test.go).
+	multi *multiSetup
 
 	get, download, verify, proxy cellWant
 }
@@ -480,6 +483,8 @@ func matrixRows() []matrixRow {
 	rows = append(rows, requirementsRows()...)
 	rows = append(rows, rebindingRows()...)
 	rows = append(rows, lockRows()...)
+	// Issue 12: several repositories behind one map file.
+	rows = append(rows, multiRepoRows()...)
 	return rows
 }
 
@@ -776,7 +781,11 @@ func runMatrixRow(t *testing.T, row *matrixRow) {
 	if row.prime {
 		e.prime(t)
 	}
-	if row.proxy.na == "" {
+	switch {
+	case row.proxy.na != "":
+	case e.mapFile != "":
+		e.proxy = startMapProxy(t, e.homes[colProxy], e.mapFile, "--freshness", "0")
+	default:
 		e.proxy = startProxy(t, e.tr, proxyOptions{home: e.homes[colProxy], freshness: "0"})
 	}
 	row.setup(t, e)
@@ -802,6 +811,7 @@ func runMatrixRow(t *testing.T, row *matrixRow) {
 				case colProxy:
 					e.runProxy(t, want)
 				}
+				e.checkNeverAsked(t, col)
 			})
 		}()
 	}
@@ -956,7 +966,12 @@ command runs with ` + "`--freshness 0`" + `, a fresh ` + "`--home`" + ` and the 
 the rollback rows and the recovery row first let each home trust the
 newer metadata, as if it had been used before the attack. The
 repositories use the pep458 layout with 64 bins unless a row says
-otherwise. In the phrases, ` + "`{target}`" + ` is lib 1.1's wheel's target path,
+otherwise. The rows with several repositories (dependency-confusion,
+repositories-disagree; see [several repositories](multirepo.md)) generate a
+second repository, public, register both with ` + "`tufpip init`" + ` in every
+column's home and run every column (the proxy too) with ` + "`--map FILE`" + `; each
+column has its own server for public, whose request log the cell checks.
+In the phrases, ` + "`{target}`" + ` is lib 1.1's wheel's target path,
 ` + "`{wheel}`" + ` its file name and ` + "`{bin}`" + ` the bin that signs it.
 
 Exit statuses: 1 a file or page was refused; 2 the repository could not

@@ -23,6 +23,8 @@ type countedRepo struct {
 
 	mu    sync.Mutex
 	paths []string
+	// down makes the server answer every request with 503.
+	down bool
 }
 
 func newCountedRepo(t *testing.T, name string, specs []repogen.ProjectSpec) *countedRepo {
@@ -31,12 +33,25 @@ func newCountedRepo(t *testing.T, name string, specs []repogen.ProjectSpec) *cou
 	if err != nil {
 		t.Fatalf("generating repository %s: %v", name, err)
 	}
+	return serveCounted(t, name, r)
+}
+
+// serveCounted serves r on a new 127.0.0.1 server of its own that
+// records every request path: several servers of one repository count
+// separately.
+func serveCounted(t *testing.T, name string, r *repogen.Repo) *countedRepo {
+	t.Helper()
 	cr := &countedRepo{Repo: r, Name: name}
 	files := repogen.NewHandler(r.Dir())
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		cr.mu.Lock()
 		cr.paths = append(cr.paths, req.URL.Path)
+		down := cr.down
 		cr.mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		files.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
@@ -58,6 +73,12 @@ func (cr *countedRepo) asked(words ...string) []string {
 		}
 	}
 	return out
+}
+
+func (cr *countedRepo) setDown(down bool) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	cr.down = down
 }
 
 func (cr *countedRepo) requests() int {
@@ -359,4 +380,30 @@ func TestMultiRepoOneExpired(t *testing.T) {
 		t.Fatalf("pip installed from an expired repository:\n%s", out)
 	}
 	assertInstalled(t, py, mustPipInstall(t, py, p.URL, "corp-auth"), map[string]string{"corp_auth": "1.2"})
+}
+
+// TestMultiRepoNoStaleFallback: with a map file the proxy never serves a
+// page it verified earlier in place of one a repository cannot deliver
+// now (the single repository's stale fallback, stale rows of the attack
+// matrix): corp goes down after corp-auth's page was served, and the
+// page is refused, not served stale.
+func TestMultiRepoNoStaleFallback(t *testing.T) {
+	corp, _, home, m := confusionRepos(t)
+	p := startMapProxy(t, home, m, "--freshness", "0")
+	if r := get(t, "GET", p.URL+"corp-auth/"); r.Status != http.StatusOK {
+		t.Fatalf("corp-auth before corp goes down: %d %q", r.Status, r.Body)
+	}
+	corp.setDown(true)
+	before := corp.requests()
+	r := get(t, "GET", p.URL+"corp-auth/")
+	if r.Status < 500 || !strings.Contains(string(r.Body), "tufpip: refused") || !strings.Contains(string(r.Body), "503") {
+		t.Fatalf("corp-auth with corp down: %d %q; want a 5xx refusal naming corp's 503", r.Status, r.Body)
+	}
+	t.Logf("corp-auth with corp down: %d %q", r.Status, r.Body)
+	if h := r.Header.Get("X-Tufpip-Stale"); h != "" {
+		t.Fatalf("served stale with a map file: X-Tufpip-Stale %q", h)
+	}
+	if corp.requests() == before {
+		t.Fatalf("the proxy did not ask corp again (freshness 0): the refusal proves nothing")
+	}
 }

@@ -485,6 +485,11 @@ func resolveDownloads(ctx context.Context, g *globals, client index.Pager, reqs 
 			sel, err := vp.Select(r, packaging.SelectOptions{
 				Env: env, AllFiles: o.all, Pre: o.pre, OnlyBinary: !src, NoBinary: !bin,
 			})
+			if err != nil && vp.Mapping > 0 {
+				// Say where the page came from: with a map file, the
+				// repositories of one mapping only.
+				err = fmt.Errorf("%w; %s's page was taken from %s (mapping %d of the map file)", err, vp.Name, strings.Join(vp.Repositories, ", "), vp.Mapping)
+			}
 			results[i] = result{sel, vp, err}
 			return nil
 		})
@@ -503,7 +508,7 @@ func resolveDownloads(ctx context.Context, g *globals, client index.Pager, reqs 
 		if res.err != nil {
 			code := exitUsage
 			var nm *packaging.NoMatchError
-			if errors.As(res.err, &nm) && (nm.Unsigned || nm.Foreign) {
+			if errors.As(res.err, &nm) && (nm.Unsigned || nm.Foreign || nm.Consensus) {
 				code = exitFailed
 			}
 			failures = append(failures, dlFailure{requirementLabel(r), res.err, code})
@@ -579,6 +584,8 @@ func reportDownloadFailures(g *globals, o *downloadOptions, failures []dlFailure
 	var hintOrder []string
 	for _, f := range failures {
 		msg, hint, _ := describe(f.err)
+		// "lib==1.1: lib==1.1: …" says the name once.
+		msg = strings.TrimPrefix(msg, httpx.SafeLine(f.name)+": ")
 		fmt.Fprintf(g.stderr, "tufpip: %s: %s\n", httpx.SafeLine(f.name), msg)
 		var hn *hashNotListedError
 		if errors.As(f.err, &hn) {

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/tufpip/tufpip/cache"
+	"github.com/tufpip/tufpip/index"
 	"github.com/tufpip/tufpip/index/multirepo"
 	"github.com/tufpip/tufpip/updater"
 	"github.com/tufpip/tufpip/updater/httpx"
@@ -70,6 +71,15 @@ func describe(err error) (msg, hint string, code int) {
 		return msg, "the repository's signed metadata has expired (a freeze attack, or a repository that stopped re-signing); nothing was trusted. Try again later or contact the repository operators", exitUsage
 	case errors.As(err, &me):
 		return msg, "the repository's TUF metadata did not verify; treat this as an attack until shown otherwise. Nothing was trusted", exitUsage
+	case errors.As(err, new(*multirepo.UnmappedError)):
+		return msg, "no mapping of the map file matches it, so it is not served: add a mapping whose paths match it, or end the map with a catch-all (\"*\" for project names; for get, which matches the target path, \"*/*\" for index pages and \"*/*/*/*\" for distributions); see docs/multirepo.md", exitUsage
+	case errors.As(err, new(*multirepo.NotResolvedError)) && (errors.Is(err, updater.ErrNotSigned) || errors.Is(err, index.ErrProjectNotFound)):
+		// The repositories answered; the map file's rules refused it.
+		code := exitUsage
+		if errors.Is(err, updater.ErrNotSigned) {
+			code = exitFailed
+		}
+		return msg, "the map file gives it only to the repositories of the mapping named above, and fewer than its threshold signed it with identical length and hashes (a terminating mapping asks no other repository); nothing was written. If they disagree, one of them serves other bytes: find out which before changing the map file", code
 	case errors.Is(err, updater.ErrNotSigned):
 		return msg, "the repository has not signed this file or page, so tufpip will not serve it", exitFailed
 	case errors.Is(err, updater.ErrNoTrustedRoot):

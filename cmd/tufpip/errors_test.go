@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/tufpip/tufpip/index/multirepo"
 	"github.com/tufpip/tufpip/updater"
 )
 
@@ -28,6 +30,40 @@ func TestDescribeHints(t *testing.T) {
 			msg, hint, code := describe(tc.err)
 			if msg != tc.msg || hint != tc.hint || code != tc.code {
 				t.Errorf("describe = %q, %q, %d; want %q, %q, %d", msg, hint, code, tc.msg, tc.hint, tc.code)
+			}
+		})
+	}
+}
+
+// TestDescribeMapRefusals: a map file's refusal of a target gets a hint
+// about the map, not the single repository's; one caused by a
+// repository's failure keeps that failure's hint.
+func TestDescribeMapRefusals(t *testing.T) {
+	mp := multirepo.Mapping{Index: 0, Paths: []string{"*/*"}, Repositories: []string{"mirror", "public"}, Threshold: 2, Terminating: true}
+	refused := func(cause error) error {
+		return &multirepo.NotResolvedError{Project: "p/p.html", Terminated: true, Tried: []*multirepo.ConsensusError{{
+			Mapping: mp, Target: "p/p.html", Reason: "the repositories disagree on its length and hashes: …",
+			Failures: []multirepo.RepoFailure{{Repository: "public", Err: cause}}}}}
+	}
+	notSigned := fmt.Errorf("p/p.html: %w", updater.ErrNotSigned)
+	expired := &updater.MetadataError{Role: "timestamp", Err: updater.ErrExpired}
+	for _, tc := range []struct {
+		name      string
+		err       error
+		hint, not string
+		code      int
+	}{
+		{"refused by the mapping", refused(notSigned), "the map file gives it only to the repositories of the mapping named above", "the repository has not signed", exitFailed},
+		{"a repository expired", refused(expired), "the repository's signed metadata has expired", "the map file gives it", exitUsage},
+		{"unmapped", &multirepo.UnmappedError{Project: "a/b/c"}, "add a mapping whose paths match it", "the repository has not signed", exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, hint, code := describe(tc.err)
+			if !strings.Contains(hint, tc.hint) || strings.Contains(hint, tc.not) || code != tc.code {
+				t.Errorf("describe = %q, %q, %d; want a hint with %q (not %q), exit %d", msg, hint, code, tc.hint, tc.not, tc.code)
+			}
+			if n := strings.Count(msg, "mapping 1 (*/*)"); tc.name != "unmapped" && n != 1 {
+				t.Errorf("%q names mapping 1 (*/*) %d times, want once", msg, n)
 			}
 		})
 	}

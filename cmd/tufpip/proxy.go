@@ -75,7 +75,9 @@ index replaces pip's --extra-index-url, which takes the highest version
 from any index (dependency confusion):
   tufpip proxy --map /etc/tufpip/map.json
 /-/status and the log then say which repositories vouched for each page
-and file. See docs/multirepo.md.
+and file. With --map there is no stale fallback: a page is served only
+as its repositories sign it now, so a repository that cannot be reached
+fails the projects its mappings need. See docs/multirepo.md.
 
 With --prefetch (on by default), when the proxy has verified a file's
 core metadata (.metadata) or a wheel, it verifies the pages of the
@@ -106,7 +108,7 @@ The certificate is reloaded when its files change or on SIGHUP.`,
 	cmd.Flags().StringVarP(&o.listen, "listen", "l", "127.0.0.1:8458", "address to listen on")
 	cmd.Flags().BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (anyone who can reach it can use your cache)")
 	cmd.Flags().StringSliceVar(&o.hostnames, "hostname", nil, "a host name or IP address clients reach the proxy by, besides loopback and --listen (repeatable or comma-separated; other Host headers get 421)")
-	cmd.Flags().StringVar(&o.mapFile, "map", "", mapFlagHelp)
+	cmd.Flags().StringVar(&o.mapFile, "map", "", mapFlagHelp+"; with a map no page is served stale when a repository cannot be reached")
 	cmd.Flags().BoolVar(&o.prefetch, "prefetch", true, "verify the pages of the projects a served .metadata or wheel requires in the background, before pip asks")
 	cmd.Flags().DurationVar(&o.refusalTTL, "remember-refusals", proxy.DefaultRefusalTTL, "answer a request refused with a 5xx status from memory for this long, without asking the repository (pip and uv retry 5xx); 0 disables")
 	addTeamFlags(cmd, &o.team)

@@ -560,6 +560,10 @@ func (v *verifier) fileFromPage(ctx context.Context, path string, d packaging.Di
 			return unknown("the index lists it, but " + om.Reason)
 		}
 	}
+	if vp.Mapping > 0 {
+		// Only the mapping's repositories were asked: say which.
+		return unknown(fmt.Sprintf("unknown file: %s's page, taken from %s (mapping %d of the map file), has no file of this name", d.Project, strings.Join(vp.Repositories, ", "), vp.Mapping))
+	}
 	return unknown(fmt.Sprintf("unknown file: %s has no signed file of this name", d.Project))
 }
 

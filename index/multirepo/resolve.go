@@ -82,7 +82,12 @@ func (e *ConsensusError) Error() string {
 		}
 	}
 	for _, f := range e.Failures {
-		fmt.Fprintf(&b, "; %s: %v", f.Repository, f.Err)
+		msg := f.Err.Error()
+		if e.Target != "" {
+			// The message starts with the target path already.
+			msg = strings.TrimPrefix(msg, e.Target+": ")
+		}
+		fmt.Fprintf(&b, "; %s: %s", f.Repository, msg)
 	}
 	return b.String()
 }
@@ -253,7 +258,7 @@ func combine(name string, m Mapping, pages []repoPage) *index.VerifiedPage {
 	}
 	for _, fn := range order {
 		ls := byName[fn]
-		vf, omit := decide(m, ls)
+		vf, omit := decide(m, m.String(), ls)
 		if omit != nil {
 			out.Omitted = append(out.Omitted, *omit)
 			continue
@@ -263,8 +268,11 @@ func combine(name string, m Mapping, pages []repoPage) *index.VerifiedPage {
 	return out
 }
 
-// decide applies the threshold to one file's listings.
-func decide(m Mapping, ls []listing) (*index.VerifiedFile, *index.Omission) {
+// decide applies the threshold to one file's listings. who names the
+// mapping in the reason: "mapping 2 (pkg)" on a page, where the reason
+// stands alone, or "the mapping" where the message already names it
+// (ConsensusError of a target).
+func decide(m Mapping, who string, ls []listing) (*index.VerifiedFile, *index.Omission) {
 	fn := ls[0].vf.Filename
 	repos := make([]string, len(ls))
 	for i, l := range ls {
@@ -272,7 +280,7 @@ func decide(m Mapping, ls []listing) (*index.VerifiedFile, *index.Omission) {
 	}
 	if len(ls) < m.Threshold {
 		return nil, &index.Omission{Filename: fn, Consensus: true,
-			Reason: fmt.Sprintf("only %s vouch(es) for it; %s needs %d of %s", strings.Join(repos, ", "), m, m.Threshold, strings.Join(m.Repositories, ", "))}
+			Reason: fmt.Sprintf("only %s vouch(es) for it; %s needs %d of %s", strings.Join(repos, ", "), who, m.Threshold, strings.Join(m.Repositories, ", "))}
 	}
 	// Group the listings that agree, in the mapping's order.
 	var groups [][]listing
@@ -305,7 +313,7 @@ func decide(m Mapping, ls []listing) (*index.VerifiedFile, *index.Omission) {
 			parts[i] = strings.Join(names, ", ") + " (" + describe(g[0].vf.Target) + ")"
 		}
 		return nil, &index.Omission{Filename: fn, Consensus: true,
-			Reason: fmt.Sprintf("the repositories disagree on its length and hashes: %s; %s needs %d that agree", strings.Join(parts, " vs "), m, m.Threshold)}
+			Reason: fmt.Sprintf("the repositories disagree on its length and hashes: %s; %s needs %d that agree", strings.Join(parts, " vs "), who, m.Threshold)}
 	}
 	win := winners[0]
 	vf := win[0].vf

@@ -62,7 +62,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vf, om := decide(tt.m, tt.ls)
+			vf, om := decide(tt.m, tt.m.String(), tt.ls)
 			if tt.served == "" {
 				if vf != nil || om == nil {
 					t.Fatalf("kept %+v, want it omitted", vf)
@@ -96,13 +96,13 @@ func TestDecideCoreMetadata(t *testing.T) {
 		return l
 	}
 	m := mp(2, "mirror", "public")
-	if vf, _ := decide(m, []listing{with("mirror", &meta), with("public", &meta)}); vf == nil || vf.Metadata == nil {
+	if vf, _ := decide(m, m.String(), []listing{with("mirror", &meta), with("public", &meta)}); vf == nil || vf.Metadata == nil {
 		t.Errorf("agreeing core metadata dropped: %+v", vf)
 	}
-	if vf, _ := decide(m, []listing{with("mirror", &meta), with("public", &other)}); vf == nil || vf.Metadata != nil {
+	if vf, _ := decide(m, m.String(), []listing{with("mirror", &meta), with("public", &other)}); vf == nil || vf.Metadata != nil {
 		t.Errorf("disagreeing core metadata advertised: %+v", vf)
 	}
-	if vf, _ := decide(m, []listing{with("mirror", &meta), with("public", nil)}); vf == nil || vf.Metadata != nil {
+	if vf, _ := decide(m, m.String(), []listing{with("mirror", &meta), with("public", nil)}); vf == nil || vf.Metadata != nil {
 		t.Errorf("core metadata one voucher lacks advertised: %+v", vf)
 	}
 }

@@ -65,7 +65,7 @@ func (m *Map) Target(ctx context.Context, path string, lookup TargetLookup) (*Si
 		if len(ls) == 0 {
 			ce.Reason = "none of " + strings.Join(mp.Repositories, ", ") + " signed it"
 		} else {
-			vf, om := decide(mp, ls)
+			vf, om := decide(mp, "the mapping", ls)
 			if om == nil {
 				return &SignedTarget{Info: vf.Target, Repository: vf.Repository, Repositories: vf.Repositories, Mapping: mp}, nil
 			}

@@ -57,7 +57,7 @@ func TestMapTarget(t *testing.T) {
 		{"terminating corp", "corp/corp.html", map[string]map[string]updater.TargetInfo{"corp": {"corp/corp.html": a}, "public": {"corp/corp.html": b}},
 			nil, "corp", []string{"corp"}, nil, nil},
 		{"terminating: public never asked even when corp lacks it", "corp/new.html", map[string]map[string]updater.TargetInfo{"public": {"corp/new.html": b}},
-			nil, "", []string{"corp"}, updater.ErrNotSigned, []string{"none of corp signed it", "mapping 1 is terminating"}},
+			nil, "", []string{"corp"}, updater.ErrNotSigned, []string{"none of corp signed it; corp: not signed by the repository; mapping 1 is terminating"}},
 		{"consensus agrees", "shared/x.html", map[string]map[string]updater.TargetInfo{"mirror": {"shared/x.html": a}, "public": {"shared/x.html": a}},
 			nil, "mirror", []string{"mirror", "public"}, nil, nil},
 		{"consensus disagrees, not terminating: */* decides", "shared/x.html", map[string]map[string]updater.TargetInfo{"mirror": {"shared/x.html": a}, "public": {"shared/x.html": b}},
@@ -109,9 +109,19 @@ func TestMapTarget(t *testing.T) {
 	if !errors.Is(err, updater.ErrNotSigned) {
 		t.Fatalf("err %v, want ErrNotSigned", err)
 	}
-	for _, s := range []string{"disagree", "mirror (10 bytes", "public (10 bytes"} {
+	for _, s := range []string{"disagree", "mirror (10 bytes", "public (10 bytes", "the mapping needs 2 that agree"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("%q lacks %q", err.Error(), s)
 		}
+	}
+	// The message names the mapping once, where it starts.
+	if n := strings.Count(err.Error(), "mapping 1 (*/*)"); n != 1 {
+		t.Errorf("%q names mapping 1 (*/*) %d times, want once", err.Error(), n)
+	}
+	// Too few signers: the same.
+	f = &fakeSigned{sigs: map[string]map[string]updater.TargetInfo{"mirror": {"p/p.html": a}}}
+	_, err = strict.Target(context.Background(), "p/p.html", f.lookup)
+	if err == nil || strings.Count(err.Error(), "mapping 1 (*/*)") != 1 || !strings.Contains(err.Error(), "only mirror vouch(es) for it; the mapping needs 2 of mirror, public") {
+		t.Errorf("one of two signers: %v; want the mapping named once and who vouched", err)
 	}
 }

@@ -57,8 +57,10 @@ type Withheld struct {
 	Filename string
 	Reason   string
 	// Foreign says it was withheld because it is another project's;
-	// otherwise it was withheld because it could not be verified.
-	Foreign bool
+	// Consensus, because the repositories of a map file did not agree
+	// on it; otherwise it was withheld because it could not be verified.
+	Foreign   bool
+	Consensus bool
 }
 
 // Selection is the release chosen for a requirement and its files.
@@ -83,6 +85,10 @@ type NoMatchError struct {
 	// Foreign is set when the index lists files that would satisfy the
 	// requirement but belong to another project: also a refusal.
 	Foreign bool
+	// Consensus is set when the repositories of a map file list files
+	// that would satisfy the requirement but not enough of them agree
+	// on those files: also a refusal.
+	Consensus bool
 	// Reasons say, per version, why its files were passed over.
 	Reasons []string
 }
@@ -90,6 +96,8 @@ type NoMatchError struct {
 func (e *NoMatchError) Error() string {
 	msg := "no verified file matches " + e.Requirement
 	switch {
+	case e.Consensus:
+		msg = e.Requirement + ": the map file's repositories list matching files but not enough of them agree on them"
 	case e.Unsigned:
 		msg = e.Requirement + ": the repository lists matching files but has not signed them"
 	case e.Foreign:
@@ -255,9 +263,12 @@ func noMatch(l Listing, req Requirement, passed *passedOver) *NoMatchError {
 		if !ok {
 			continue
 		}
-		if w.Foreign {
+		switch {
+		case w.Foreign:
 			e.Foreign = true
-		} else {
+		case w.Consensus:
+			e.Consensus = true
+		default:
 			e.Unsigned = true
 		}
 		passed.note(d.Version, w.Filename+": "+w.Reason)

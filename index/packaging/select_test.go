@@ -103,6 +103,7 @@ func TestSelectReleaseNoMatch(t *testing.T) {
 	l.Withheld = []Withheld{
 		{Filename: "demo-5.0-py3-none-any.whl", Reason: "not signed by the repository"},
 		{Filename: "demo-6.0-py3-none-any.whl", Reason: "belongs to project other", Foreign: true},
+		{Filename: "demo-8.0-py3-none-any.whl", Reason: "the repositories disagree on its length and hashes: mirror (…) vs public (…)", Consensus: true},
 	}
 	tests := []struct {
 		req               string
@@ -114,11 +115,12 @@ func TestSelectReleaseNoMatch(t *testing.T) {
 		{"demo==5.0", true, false, "not signed"},
 		{"demo==6.0", false, true, "demo==6.0: the index lists matching files, but they are not this project's (6.0: demo-6.0-py3-none-any.whl: belongs to project other)"},
 		{"demo==7.0", false, false, "no verified file matches demo==7.0 (no release matches the version constraint)"},
+		{"demo==8.0", false, false, "demo==8.0: the map file's repositories list matching files but not enough of them agree on them (8.0: demo-8.0-py3-none-any.whl: the repositories disagree"},
 	}
 	for _, tt := range tests {
 		_, err := SelectRelease(l, mustReq(t, tt.req), SelectOptions{Env: env})
 		var nm *NoMatchError
-		if !errors.As(err, &nm) || nm.Unsigned != tt.unsigned || nm.Foreign != tt.foreign || !strings.Contains(err.Error(), tt.want) {
+		if !errors.As(err, &nm) || nm.Unsigned != tt.unsigned || nm.Foreign != tt.foreign || nm.Consensus != (tt.req == "demo==8.0") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v (unsigned %v, foreign %v), want %q", tt.req, err, nm != nil && nm.Unsigned, nm != nil && nm.Foreign, tt.want)
 		}
 	}
