@@ -182,8 +182,8 @@ func (r *tufRefresh) download(role string, length int64, version string) ([]byte
 
 // downloadListed fetches role as meta (its entry in the timestamp or
 // snapshot) lists it: at most meta's length, or maxLength when meta gives
-// none, under meta's version when consistent snapshots are on; and
-// checks its spec_version.
+// none, under meta's version when consistent snapshots are on. The
+// caller checks its spec_version.
 func (r *tufRefresh) downloadListed(role string, meta *metadata.MetaFiles, maxLength int64) ([]byte, error) {
 	length := meta.Length
 	if length == 0 {
@@ -193,14 +193,7 @@ func (r *tufRefresh) downloadListed(role string, meta *metadata.MetaFiles, maxLe
 	if r.trusted.Root.Signed.ConsistentSnapshot {
 		version = strconv.FormatInt(meta.Version, 10)
 	}
-	data, err := r.download(role, length, version)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSpecVersion(role, data); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return r.download(role, length, version)
 }
 
 // persist writes a verified role to the metadata directory, atomically
@@ -273,14 +266,18 @@ func (r *tufRefresh) loadTimestamp(pre *ahead) error {
 }
 
 func (r *tufRefresh) loadSnapshot() error {
-	if data, err := r.local(metadata.SNAPSHOT); err == nil && checkSpecVersion(metadata.SNAPSHOT, data) == nil {
-		err := updateSnapshot(r.trusted, data, true)
-		if err == nil {
-			// The local snapshot is the current one.
-			return r.floor.checkSnapshot(r.trusted)
-		}
-		if !localUnusable(err) {
-			return err
+	// Each snapshot document is read once (readSnapshotDoc): its
+	// spec_version is checked from that reading, as for bins.
+	if data, err := r.local(metadata.SNAPSHOT); err == nil {
+		if doc := readSnapshotDoc(data); doc.checkSpecVersion() == nil {
+			err := updateSnapshotDoc(r.trusted, doc, true)
+			if err == nil {
+				// The local snapshot is the current one.
+				return r.floor.checkSnapshot(r.trusted)
+			}
+			if !localUnusable(err) {
+				return err
+			}
 		}
 	}
 	if r.trusted.Timestamp == nil {
@@ -294,7 +291,11 @@ func (r *tufRefresh) loadSnapshot() error {
 	if err != nil {
 		return err
 	}
-	if err := updateSnapshot(r.trusted, data, false); err != nil {
+	doc := readSnapshotDoc(data)
+	if err := doc.checkSpecVersion(); err != nil {
+		return err
+	}
+	if err := updateSnapshotDoc(r.trusted, doc, false); err != nil {
 		return err
 	}
 	if err := r.floor.checkSnapshot(r.trusted); err != nil {
@@ -323,6 +324,9 @@ func (r *tufRefresh) loadTargets() error {
 	defer binAhead.discard()
 	data, err := r.downloadListed(metadata.TARGETS, meta, r.limits.TargetsMaxLength)
 	if err != nil {
+		return err
+	}
+	if err := checkSpecVersion(metadata.TARGETS, data); err != nil {
 		return err
 	}
 	md, err := guardGoTUF(metadata.TARGETS, func() (*metadata.Metadata[metadata.TargetsType], error) {

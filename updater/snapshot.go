@@ -62,8 +62,44 @@ var errFallback = errors.New("snapshot needs go-tuf's general path")
 
 // updateSnapshot is trustedmetadata.UpdateSnapshot, faster.
 func updateSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
-	if err := fastSnapshot(t, data, isTrusted); err != nil {
-		_, err = guardGoTUF(metadata.SNAPSHOT, func() (*metadata.Metadata[metadata.SnapshotType], error) { return t.UpdateSnapshot(data, isTrusted) })
+	return updateSnapshotDoc(t, readSnapshotDoc(data), isTrusted)
+}
+
+// snapshotDoc is a snapshot document read once, as targetsDoc is a
+// targets-type one: md and payload are readSnapshot's, nil when it
+// declines. md is fresh: it becomes the trusted snapshot if the checks
+// pass, so a snapshotDoc is used at most once.
+type snapshotDoc struct {
+	data    []byte
+	md      *metadata.Metadata[metadata.SnapshotType]
+	payload []byte
+}
+
+func readSnapshotDoc(data []byte) snapshotDoc {
+	md, payload, err := readSnapshot(data)
+	if err != nil {
+		return snapshotDoc{data: data}
+	}
+	return snapshotDoc{data: data, md: md, payload: payload}
+}
+
+// checkSpecVersion is checkSpecVersion(metadata.SNAPSHOT, d.data),
+// without a second decode of 0.75 MB: for a document readSnapshot read,
+// from the spec_version it read, which is the one encoding/json finds
+// (canonical input: no duplicate keys, no other case, no escapes; and
+// go-tuf's re-encoding matched, so the member is there).
+func (d snapshotDoc) checkSpecVersion() error {
+	if d.md == nil {
+		return checkSpecVersion(metadata.SNAPSHOT, d.data)
+	}
+	v := d.md.Signed.SpecVersion
+	return specVersionError(metadata.SNAPSHOT, &v)
+}
+
+// updateSnapshotDoc is updateSnapshot of a document already read.
+func updateSnapshotDoc(t *metadataSet, d snapshotDoc, isTrusted bool) error {
+	if err := fastSnapshotDoc(t, d, isTrusted); err != nil {
+		_, err = guardGoTUF(metadata.SNAPSHOT, func() (*metadata.Metadata[metadata.SnapshotType], error) { return t.UpdateSnapshot(d.data, isTrusted) })
 		return err
 	}
 	return nil
@@ -75,14 +111,19 @@ func updateSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
 // (expired, or not the version timestamp names) still becomes t.Snapshot,
 // for rollback protection of the next, and the error says why.
 func fastSnapshot(t *metadataSet, data []byte, isTrusted bool) error {
-	snapMeta, err := fastSnapshotApplies(t, data, isTrusted)
+	return fastSnapshotDoc(t, readSnapshotDoc(data), isTrusted)
+}
+
+// fastSnapshotDoc is fastSnapshot of a document already read.
+func fastSnapshotDoc(t *metadataSet, d snapshotDoc, isTrusted bool) error {
+	snapMeta, err := fastSnapshotApplies(t, d.data, isTrusted)
 	if err != nil {
 		return err
 	}
-	md, payload, err := readSnapshot(data)
-	if err != nil {
-		return err
+	if d.md == nil {
+		return errFallback
 	}
+	md, payload := d.md, d.payload
 	if !delegateSigned(t.Root, metadata.SNAPSHOT, md.Signatures, payload) {
 		return errFallback
 	}
