@@ -35,6 +35,9 @@ type tufState struct {
 	// verified: the epoch's loadDelegated verifies them as downloaded
 	// bytes if the walk reaches that role.
 	predownloaded map[string][]byte
+	// snapshotNames is the trusted snapshot's meta names, sorted, when
+	// its fast reader read them (else nil), for the freshness record.
+	snapshotNames []string
 }
 
 // GetTrustedMetadataSet returns the trusted set; its maps are shared, so
@@ -58,7 +61,8 @@ type tufRefresh struct {
 	guessBin func(snapshotMeta map[string]*metadata.MetaFiles, targetPath string) string
 	binPath  func(role string) string // where loadDelegated keeps a bin (delegatedPath)
 	// binAhead is that download's result, for the epoch (tufState).
-	binAhead map[string][]byte
+	binAhead      map[string][]byte
+	snapshotNames []string // see tufState
 }
 
 // ahead is a download started before the workflow reaches the step that
@@ -165,7 +169,7 @@ func (r *tufRefresh) run() (*tufState, error) {
 	if err := r.loadTargets(); err != nil {
 		return nil, err
 	}
-	return &tufState{trusted: r.trusted, predownloaded: r.binAhead}, nil
+	return &tufState{trusted: r.trusted, predownloaded: r.binAhead, snapshotNames: r.snapshotNames}, nil
 }
 
 func (r *tufRefresh) local(role string) ([]byte, error) {
@@ -272,6 +276,7 @@ func (r *tufRefresh) loadSnapshot() error {
 		if doc := readSnapshotDoc(data); doc.checkSpecVersion() == nil {
 			err := updateSnapshotDoc(r.trusted, doc, true)
 			if err == nil {
+				r.keepSnapshotNames(doc)
 				// The local snapshot is the current one.
 				return r.floor.checkSnapshot(r.trusted)
 			}
@@ -298,10 +303,19 @@ func (r *tufRefresh) loadSnapshot() error {
 	if err := updateSnapshotDoc(r.trusted, doc, false); err != nil {
 		return err
 	}
+	r.keepSnapshotNames(doc)
 	if err := r.floor.checkSnapshot(r.trusted); err != nil {
 		return err
 	}
 	return r.persist(metadata.SNAPSHOT, data)
+}
+
+// keepSnapshotNames keeps doc's sorted names if doc's reading is the
+// trusted snapshot now (the fast path installed it).
+func (r *tufRefresh) keepSnapshotNames(doc snapshotDoc) {
+	if doc.md != nil && r.trusted.Snapshot == doc.md {
+		r.snapshotNames = doc.names
+	}
 }
 
 func (r *tufRefresh) loadTargets() error {

@@ -73,14 +73,15 @@ type snapshotDoc struct {
 	data    []byte
 	md      *metadata.Metadata[metadata.SnapshotType]
 	payload []byte
+	names   []string // md's meta names, sorted
 }
 
 func readSnapshotDoc(data []byte) snapshotDoc {
-	md, payload, err := readSnapshot(data)
+	md, payload, names, err := readSnapshotNames(data)
 	if err != nil {
 		return snapshotDoc{data: data}
 	}
-	return snapshotDoc{data: data, md: md, payload: payload}
+	return snapshotDoc{data: data, md: md, payload: payload, names: names}
 }
 
 // checkSpecVersion is checkSpecVersion(metadata.SNAPSHOT, d.data),
@@ -161,34 +162,41 @@ func fastSnapshotApplies(t *metadataSet, data []byte, isTrusted bool) (*metadata
 // returns errFallback: steps 1 to 4 of the list above. payload is the
 // canonical signed part, the bytes go-tuf verifies signatures over.
 func readSnapshot(data []byte) (md *metadata.Metadata[metadata.SnapshotType], payload []byte, err error) {
+	md, payload, _, err = readSnapshotNames(data)
+	return md, payload, err
+}
+
+// readSnapshotNames is readSnapshot, also returning the meta names in
+// the order read: sorted, the input being canonical.
+func readSnapshotNames(data []byte) (md *metadata.Metadata[metadata.SnapshotType], payload []byte, names []string, err error) {
 	sigsJSON, signedJSON, err := canonicalEnvelope(data, nil)
 	if err != nil {
-		return nil, nil, errFallback
+		return nil, nil, nil, errFallback
 	}
 	sigs, err := parseSignatures(sigsJSON)
 	if err != nil {
-		return nil, nil, errFallback
+		return nil, nil, nil, errFallback
 	}
-	signed, err := readSnapshotSigned(signedJSON)
+	signed, names, err := readSnapshotSigned(signedJSON)
 	if err != nil {
-		return nil, nil, errFallback
+		return nil, nil, nil, errFallback
 	}
-	return &metadata.Metadata[metadata.SnapshotType]{Signed: signed, Signatures: sigs}, signedJSON, nil
+	return &metadata.Metadata[metadata.SnapshotType]{Signed: signed, Signatures: sigs}, signedJSON, names, nil
 }
 
 // readSnapshotSigned parses the canonical signed part of a snapshot and
 // returns it only if go-tuf's encoding of it is byte-identical to
 // signedJSON: the proof that go-tuf reads and verifies what we do (see
 // above).
-func readSnapshotSigned(signedJSON []byte) (metadata.SnapshotType, error) {
+func readSnapshotSigned(signedJSON []byte) (metadata.SnapshotType, []string, error) {
 	signed, names, err := parseSnapshotSigned(signedJSON)
 	if err != nil || signed.Type != metadata.SNAPSHOT {
-		return metadata.SnapshotType{}, errFallback
+		return metadata.SnapshotType{}, nil, errFallback
 	}
 	if enc, err := goTUFSnapshotBytes(make([]byte, 0, len(signedJSON)), &signed, names); err != nil || !bytes.Equal(enc, signedJSON) {
-		return metadata.SnapshotType{}, errFallback
+		return metadata.SnapshotType{}, nil, errFallback
 	}
-	return signed, nil
+	return signed, names, nil
 }
 
 // checkNoRollback declines unless every role old names is still in md, at

@@ -451,7 +451,7 @@ func (u *Updater) newOnlineEpoch(ctx context.Context, hint string) (*epoch, erro
 	}
 	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now, verified: map[[2]string]bool{}, predownloaded: tu.predownloaded}
 	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
-	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now); err != nil {
+	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now, tu.snapshotNames); err != nil {
 		u.cfg.Logger.Warn("could not record refresh state", "err", err)
 	}
 	f.setContext(nil)
