@@ -92,7 +92,7 @@ func main() {
 	flag.DurationVar(&o.delay, "delay", 25*time.Millisecond, "delay the far-away server adds to every answer")
 	flag.IntVar(&o.binTargets, "bin-targets", 0, "phantom targets per bin in the far-away PyPI-shaped repository (default 200, quick 10; PyPI has ~900)")
 	flag.BoolVar(&o.farOnly, "far-only", false, "run only the far-away section (rows F1-F6)")
-	flag.StringVar(&o.baseline, "baseline", "", "a tufpip binary (e.g. built from main) whose cold proxy row F1 also times, side by side in the same run")
+	flag.StringVar(&o.baseline, "baseline", "", "a tufpip binary (e.g. built from main) whose cold proxy (F1) and cold get (F3, item 1) are also timed, side by side in the same run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
 	flag.StringVar(&o.only, "only", "", "run only this row: F4 (the far-away repository's verify row, ~3 min)")
@@ -374,8 +374,15 @@ func (b *bench) lookupsAt(g *genRepo, item string, coldGoal float64) error {
 		}},
 		{name: "go-tuf warm", args: func(int) (string, []string) { return b.gotuf, b.gotufArgs(warmGo, g, target) }},
 	}
+	if b.o.baseline != "" {
+		// Timed in the same rounds as the others, so that before and
+		// after meet the same machine load.
+		cases = append(cases, &cas{name: "baseline cold", args: func(i int) (string, []string) {
+			return b.o.baseline, append(b.tufpipArgs(filepath.Join(dir, fmt.Sprintf("bc%d", i)), g), "get", target, "-o", out)
+		}})
+	}
 	// Prime the warm ones.
-	for _, c := range cases[2:] {
+	for _, c := range cases[2:4] {
 		name, args := c.args(-1)
 		if _, err := run(nil, name, args...); err != nil {
 			return err
@@ -420,6 +427,10 @@ func (b *bench) lookupsAt(g *genRepo, item string, coldGoal float64) error {
 	b.ratioRow(item, g.name+": warm get, bytes fetched (vs go-tuf warm)", kib(bw), kib(bgw), float64(bw)/float64(max(bgw, 1)), 1)
 	rc, rg := median(cases[0].rss), median(cases[1].rss)
 	b.ratioRow(item, g.name+": cold get, peak RSS of the process (vs go-tuf cold)", mib(rc), mib(rg), float64(rc)/float64(max(rg, 1)), 0)
+	if len(cases) > 4 {
+		bc := median(cases[4].wall)
+		b.ratioRow(item, g.name+": cold get, -baseline binary, wall (vs go-tuf cold)", ms(bc), ms(gc), bc.Seconds()/gc.Seconds(), 0)
+	}
 	return nil
 }
 

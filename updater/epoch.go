@@ -235,11 +235,12 @@ func keysOf(root *metadata.Metadata[metadata.RootType], role string) roleKeys {
 // writeDiskState records what a successful refresh verified, so that a
 // later process inside the freshness window can trust the files in the
 // metadata directory without fetching or re-parsing the snapshot.
-func writeDiskState(dir string, t metadataSet, now time.Time) error {
+// snapshotNames is as for encodeSnapshotVersions.
+func writeDiskState(dir string, t metadataSet, now time.Time, snapshotNames []string) error {
 	if t.Snapshot == nil || t.Timestamp == nil {
 		return errors.New("incomplete trusted metadata")
 	}
-	versions := encodeSnapshotVersions(t.Snapshot.Signed.Version, t.Snapshot.Signed.Meta)
+	versions := encodeSnapshotVersions(t.Snapshot.Signed.Version, t.Snapshot.Signed.Meta, snapshotNames)
 	if err := writeAtomic(filepath.Join(dir, versionsFile), versions); err != nil {
 		return err
 	}

@@ -41,6 +41,25 @@ func (f *tufFetcher) setContext(ctx context.Context) {
 	f.mu.Unlock()
 }
 
+// context is the context set for go-tuf's calls, for downloads the
+// refresh runs beside them.
+func (f *tufFetcher) context() context.Context {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ctx == nil {
+		return context.Background()
+	}
+	return f.ctx
+}
+
+// setRole records role as the one requested last, for a download made
+// earlier (tufRefresh.fetchAhead) whose bytes the workflow takes now.
+func (f *tufFetcher) setRole(role string) {
+	f.mu.Lock()
+	f.lastRole = role
+	f.mu.Unlock()
+}
+
 func (f *tufFetcher) role() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -149,7 +149,7 @@ func FuzzParseSnapshotVersions(f *testing.F) {
 	valid := encodeSnapshotVersions(7, map[string]*metadata.MetaFiles{
 		"targets.json": {Version: 2}, "bins-0.json": {Version: 5}, "bins-1.json": {Version: 12}, "odd name\n=.json": {Version: 1},
 		"role.json": {Version: 3, Length: 1234, Hashes: metadata.Hashes{"sha256": {0xab, 0xcd}, "sha512": {0x01}}},
-	})
+	}, nil)
 	f.Add(valid, int64(7), uint16(len(valid)/2))
 	f.Add(valid, int64(8), uint16(3))
 	f.Add([]byte("snapshot 7 1\ntargets 2\n"), int64(7), uint16(0))
@@ -172,12 +172,12 @@ func FuzzParseSnapshotVersions(f *testing.F) {
 				}
 				meta[name+".json"] = v
 			}
-			again, err := parseSnapshotVersions(encodeSnapshotVersions(want, meta), want)
+			again, err := parseSnapshotVersions(encodeSnapshotVersions(want, meta, nil), want)
 			if err != nil || !reflect.DeepEqual(again, versions) {
 				t.Fatalf("round trip of %q: %v, %v", data, again, err)
 			}
 			// The record as tufpip writes it: every strict prefix is refused.
-			enc := encodeSnapshotVersions(want, meta)
+			enc := encodeSnapshotVersions(want, meta, nil)
 			n := int(cut) % len(enc)
 			if got, err := parseSnapshotVersions(enc[:n], want); err == nil {
 				t.Fatalf("accepted %q, a cut-short %q, as %v", enc[:n], enc, got)

@@ -2,14 +2,17 @@ package updater
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -19,13 +22,22 @@ import (
 )
 
 // tufState is the trusted metadata of one online epoch. It is built by
-// refreshTUF, which is go-tuf 2.4.2's Updater.Refresh step for step (the
-// same requests in the same order, the same files in the metadata
-// directory, every check made by go-tuf's TrustedMetadata) except that the
-// snapshot is verified by updateSnapshot. go-tuf's Updater offers no way
+// tufRefresh.run, which is go-tuf 2.4.2's Updater.Refresh step for step
+// (the same files in the metadata directory, every check made by go-tuf's
+// TrustedMetadata, in its order) except that the snapshot is verified by
+// updateSnapshot and that two downloads start before the step that
+// verifies them (see run). go-tuf's Updater offers no way
 // to swap that one step, so the workflow around it lives here.
 type tufState struct {
 	trusted *trustedmetadata.TrustedMetadata
+	// predownloaded holds the bytes of the hash bin the refresh fetched
+	// beside targets.json (see tufRefresh.hint), keyed by role name, not
+	// verified: the epoch's loadDelegated verifies them as downloaded
+	// bytes if the walk reaches that role.
+	predownloaded map[string][]byte
+	// snapshotNames is the trusted snapshot's meta names, sorted, when
+	// its fast reader read them (else nil), for the freshness record.
+	snapshotNames []string
 }
 
 // GetTrustedMetadataSet returns the trusted set; its maps are shared, so
@@ -41,6 +53,63 @@ type tufRefresh struct {
 	trusted *trustedmetadata.TrustedMetadata
 	// floor is what the last successful refresh recorded, or nil.
 	floor *rollbackFloor
+	// hint, if set, is the target path the caller looks up next: the
+	// refresh guesses its hash bin (guessBin) and downloads it beside
+	// targets.json, keeping the bytes only if the verified targets
+	// delegates hint to that bin.
+	hint     string
+	guessBin func(snapshotMeta map[string]*metadata.MetaFiles, targetPath string) string
+	binPath  func(role string) string // where loadDelegated keeps a bin (delegatedPath)
+	// binAhead is that download's result, for the epoch (tufState).
+	binAhead      map[string][]byte
+	snapshotNames []string // see tufState
+}
+
+// ahead is a download started before the workflow reaches the step that
+// needs it, so that it waits for the network beside the step before. Its
+// bytes are not used until that step takes them (take) and verifies them
+// exactly as bytes it downloaded itself; a download not taken is
+// cancelled (discard).
+type ahead struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	data   []byte
+	err    error
+}
+
+// fetchAhead starts downloading role (under version, if not "") at most
+// maxLength bytes.
+func (r *tufRefresh) fetchAhead(role, version string, maxLength int64) *ahead {
+	ctx, cancel := context.WithCancel(r.fetcher.context())
+	a := &ahead{done: make(chan struct{}), cancel: cancel}
+	u := r.url + url.PathEscape(role) + ".json"
+	if version != "" {
+		u = r.url + version + "." + url.PathEscape(role) + ".json"
+	}
+	go func() {
+		defer close(a.done)
+		a.data, a.err = r.fetcher.download(ctx, u, maxLength)
+	}()
+	return a
+}
+
+// take waits for the download and returns what it got, as the fetcher's
+// DownloadFile would have returned it; the step taking it is now the one
+// in flight (for naming the role of a failure, as DownloadFile does).
+func (a *ahead) take(f *tufFetcher, role string) ([]byte, error) {
+	<-a.done
+	a.cancel()
+	f.setRole(role)
+	return a.data, a.err
+}
+
+// discard cancels the download and waits for it to end. a may be nil.
+func (a *ahead) discard() {
+	if a == nil {
+		return
+	}
+	a.cancel()
+	<-a.done
 }
 
 // newTUFRefresh loads the trusted root (as go-tuf's updater.New does,
@@ -65,12 +134,33 @@ func newTUFRefresh(metadataURL, dir string, root []byte, f *tufFetcher, l Limits
 	return r, nil
 }
 
-// run is go-tuf's onlineRefresh: root, timestamp, snapshot, targets.
+// run is go-tuf's onlineRefresh: root, timestamp, snapshot, targets;
+// with two downloads moved earlier, each verified only when the
+// sequential workflow would have downloaded it, exactly as it would have
+// verified it:
+//   - timestamp.json is downloaded beside the root probe (its URL and
+//     length limit do not depend on the root). Its bytes are verified
+//     after the root update, against the final trusted root. If the root
+//     chain advanced they are discarded and timestamp.json is downloaded
+//     again: the repository publishes a new root before the timestamp
+//     signed under it (for fast-forward recovery, TUF 5.3.11, a timestamp
+//     under rotated keys), so a timestamp fetched beside the probe may
+//     predate that root, where the sequential order would have fetched
+//     the new one. One more request, only when the root rotates.
+//   - the hash bin of the path the caller looks up next (hint) is
+//     downloaded beside targets.json (see loadTargets).
 func (r *tufRefresh) run() (*tufState, error) {
+	rootVersion := r.trusted.Root.Signed.Version
+	ts := r.fetchAhead(metadata.TIMESTAMP, "", r.limits.TimestampMaxLength)
+	defer ts.discard()
 	if err := r.loadRoot(); err != nil {
 		return nil, err
 	}
-	if err := r.loadTimestamp(); err != nil {
+	if r.trusted.Root.Signed.Version != rootVersion {
+		ts.discard()
+		ts = nil
+	}
+	if err := r.loadTimestamp(ts); err != nil {
 		return nil, err
 	}
 	if err := r.loadSnapshot(); err != nil {
@@ -79,7 +169,7 @@ func (r *tufRefresh) run() (*tufState, error) {
 	if err := r.loadTargets(); err != nil {
 		return nil, err
 	}
-	return &tufState{trusted: r.trusted}, nil
+	return &tufState{trusted: r.trusted, predownloaded: r.binAhead, snapshotNames: r.snapshotNames}, nil
 }
 
 func (r *tufRefresh) local(role string) ([]byte, error) {
@@ -96,8 +186,8 @@ func (r *tufRefresh) download(role string, length int64, version string) ([]byte
 
 // downloadListed fetches role as meta (its entry in the timestamp or
 // snapshot) lists it: at most meta's length, or maxLength when meta gives
-// none, under meta's version when consistent snapshots are on; and
-// checks its spec_version.
+// none, under meta's version when consistent snapshots are on. The
+// caller checks its spec_version.
 func (r *tufRefresh) downloadListed(role string, meta *metadata.MetaFiles, maxLength int64) ([]byte, error) {
 	length := meta.Length
 	if length == 0 {
@@ -107,14 +197,7 @@ func (r *tufRefresh) downloadListed(role string, meta *metadata.MetaFiles, maxLe
 	if r.trusted.Root.Signed.ConsistentSnapshot {
 		version = strconv.FormatInt(meta.Version, 10)
 	}
-	data, err := r.download(role, length, version)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSpecVersion(role, data); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return r.download(role, length, version)
 }
 
 // persist writes a verified role to the metadata directory, atomically
@@ -149,7 +232,9 @@ func (r *tufRefresh) loadRoot() error {
 	return nil
 }
 
-func (r *tufRefresh) loadTimestamp() error {
+// loadTimestamp takes the new timestamp from pre (downloaded beside the
+// root probe) if not nil, else downloads it.
+func (r *tufRefresh) loadTimestamp(pre *ahead) error {
 	if data, err := r.local(metadata.TIMESTAMP); err == nil && checkSpecVersion(metadata.TIMESTAMP, data) == nil {
 		// A trusted local timestamp is the floor for rollback checks; an
 		// invalid or unreadable one is ignored (the recorded floor still
@@ -158,7 +243,13 @@ func (r *tufRefresh) loadTimestamp() error {
 			return err
 		}
 	}
-	data, err := r.download(metadata.TIMESTAMP, r.limits.TimestampMaxLength, "")
+	var data []byte
+	var err error
+	if pre != nil {
+		data, err = pre.take(r.fetcher, metadata.TIMESTAMP)
+	} else {
+		data, err = r.download(metadata.TIMESTAMP, r.limits.TimestampMaxLength, "")
+	}
 	if err != nil {
 		return err
 	}
@@ -179,14 +270,19 @@ func (r *tufRefresh) loadTimestamp() error {
 }
 
 func (r *tufRefresh) loadSnapshot() error {
-	if data, err := r.local(metadata.SNAPSHOT); err == nil && checkSpecVersion(metadata.SNAPSHOT, data) == nil {
-		err := updateSnapshot(r.trusted, data, true)
-		if err == nil {
-			// The local snapshot is the current one.
-			return r.floor.checkSnapshot(r.trusted)
-		}
-		if !localUnusable(err) {
-			return err
+	// Each snapshot document is read once (readSnapshotDoc): its
+	// spec_version is checked from that reading, as for bins.
+	if data, err := r.local(metadata.SNAPSHOT); err == nil {
+		if doc := readSnapshotDoc(data); doc.checkSpecVersion() == nil {
+			err := updateSnapshotDoc(r.trusted, doc, true)
+			if err == nil {
+				r.keepSnapshotNames(doc)
+				// The local snapshot is the current one.
+				return r.floor.checkSnapshot(r.trusted)
+			}
+			if !localUnusable(err) {
+				return err
+			}
 		}
 	}
 	if r.trusted.Timestamp == nil {
@@ -200,13 +296,26 @@ func (r *tufRefresh) loadSnapshot() error {
 	if err != nil {
 		return err
 	}
-	if err := updateSnapshot(r.trusted, data, false); err != nil {
+	doc := readSnapshotDoc(data)
+	if err := doc.checkSpecVersion(); err != nil {
 		return err
 	}
+	if err := updateSnapshotDoc(r.trusted, doc, false); err != nil {
+		return err
+	}
+	r.keepSnapshotNames(doc)
 	if err := r.floor.checkSnapshot(r.trusted); err != nil {
 		return err
 	}
 	return r.persist(metadata.SNAPSHOT, data)
+}
+
+// keepSnapshotNames keeps doc's sorted names if doc's reading is the
+// trusted snapshot now (the fast path installed it).
+func (r *tufRefresh) keepSnapshotNames(doc snapshotDoc) {
+	if doc.md != nil && r.trusted.Snapshot == doc.md {
+		r.snapshotNames = doc.names
+	}
 }
 
 func (r *tufRefresh) loadTargets() error {
@@ -225,8 +334,13 @@ func (r *tufRefresh) loadTargets() error {
 	if !ok {
 		return fmt.Errorf("role %s not found in snapshot", metadata.TARGETS)
 	}
+	bin, binAhead := r.binBeside()
+	defer binAhead.discard()
 	data, err := r.downloadListed(metadata.TARGETS, meta, r.limits.TargetsMaxLength)
 	if err != nil {
+		return err
+	}
+	if err := checkSpecVersion(metadata.TARGETS, data); err != nil {
 		return err
 	}
 	md, err := guardGoTUF(metadata.TARGETS, func() (*metadata.Metadata[metadata.TargetsType], error) {
@@ -238,7 +352,81 @@ func (r *tufRefresh) loadTargets() error {
 	if err := checkDelegatedNames(metadata.TARGETS, md); err != nil {
 		return err
 	}
-	return r.persist(metadata.TARGETS, data)
+	if err := r.persist(metadata.TARGETS, data); err != nil {
+		return err
+	}
+	// Only if the verified targets delegates hint to the guessed bin
+	// first, where the walk goes first: a wrong guess is dropped unread.
+	if binAhead != nil {
+		if _, direct := md.Signed.Targets[r.hint]; !direct {
+			if roles := rolesForTarget(md.Signed.Delegations, r.hint); len(roles) > 0 && roles[0].Name == bin {
+				<-binAhead.done
+				if binAhead.err == nil {
+					r.binAhead = map[string][]byte{bin: binAhead.data}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// binBeside starts downloading the hash bin guessBin names for r.hint
+// from the trusted snapshot's role names (targets.json is not verified
+// yet, so its delegation is not known), under the name and length limit
+// the snapshot gives that role, as loadDelegated would download it. It
+// returns nil when there is nothing to guess or the bin is already in
+// the delegated directory (loadDelegated tries that copy first).
+func (r *tufRefresh) binBeside() (string, *ahead) {
+	if r.hint == "" || r.guessBin == nil || r.binPath == nil {
+		return "", nil
+	}
+	snap := r.trusted.Snapshot.Signed.Meta
+	bin := r.guessBin(snap, r.hint)
+	meta := snap[bin+".json"]
+	if bin == "" || meta == nil {
+		return "", nil
+	}
+	if _, err := os.Stat(r.binPath(bin)); err == nil {
+		return "", nil
+	}
+	length := meta.Length
+	if length == 0 {
+		length = r.limits.TargetsMaxLength
+	}
+	version := ""
+	if r.trusted.Root.Signed.ConsistentSnapshot {
+		version = strconv.FormatInt(meta.Version, 10)
+	}
+	return bin, r.fetchAhead(bin, version, length)
+}
+
+// guessSuccinctBin is the bin a TAP 15 succinct hash-bin delegation would
+// give targetPath, if the snapshot's role names look like one: targets
+// plus 2^k roles named PREFIX-HEX, one of them the guess. It is a guess
+// from names only, never trusted: the bin it names is downloaded early
+// and used only if the verified delegation assigns targetPath to it.
+func guessSuccinctBin(snapshotMeta map[string]*metadata.MetaFiles, targetPath string) string {
+	n := len(snapshotMeta) - 1
+	if _, ok := snapshotMeta["targets.json"]; !ok || n < 2 || n&(n-1) != 0 || n > 1<<32 {
+		return ""
+	}
+	var some string
+	for name := range snapshotMeta {
+		if name != "targets.json" {
+			some = strings.TrimSuffix(name, ".json")
+			break
+		}
+	}
+	i := strings.LastIndexByte(some, '-')
+	if i <= 0 {
+		return ""
+	}
+	sr := metadata.SuccinctRoles{BitLength: bits.TrailingZeros(uint(n)), NamePrefix: some[:i]}
+	guess := sr.GetRolesForTarget(targetPath)[0].Name
+	if _, ok := snapshotMeta[guess+".json"]; !ok {
+		return ""
+	}
+	return guess
 }
 
 // rollbackFloor is what the last successful refresh recorded in the

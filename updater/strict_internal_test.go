@@ -125,7 +125,7 @@ func TestDiskEpochChecksSnapshotLengthAndHashes(t *testing.T) {
 			for name, m := range versions {
 				meta[name+".json"] = m
 			}
-			if err := os.WriteFile(filepath.Join(dir, versionsFile), encodeSnapshotVersions(snap, meta), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, versionsFile), encodeSnapshotVersions(snap, meta, nil), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
@@ -140,5 +140,28 @@ func TestDiskEpochChecksSnapshotLengthAndHashes(t *testing.T) {
 				t.Fatalf("err = %v, want one saying %q", err, c.err)
 			}
 		})
+	}
+}
+
+// The names a snapshot's reader hands the versions record only spare a
+// sort: wrong ones (unsorted, missing, extra, not in meta) change nothing.
+func TestEncodeSnapshotVersionsNames(t *testing.T) {
+	meta := map[string]*metadata.MetaFiles{
+		"targets.json": {Version: 2}, "bins-0.json": {Version: 5}, "bins-1.json": {Version: 12, Length: 9},
+	}
+	want := encodeSnapshotVersions(3, meta, nil)
+	if !strings.HasPrefix(string(want), "snapshot 3 3\nbins-0 5\nbins-1 12 length=9\ntargets 2\n") {
+		t.Fatalf("record %q", want)
+	}
+	for _, names := range [][]string{
+		{"bins-0.json", "bins-1.json", "targets.json"},
+		{"bins-1.json", "bins-0.json", "targets.json"},
+		{"bins-0.json", "targets.json"},
+		{"bins-0.json", "bins-1.json", "bins-2.json"},
+		{"bins-0.json", "bins-1.json", "targets.json", "zz.json"},
+	} {
+		if got := encodeSnapshotVersions(3, meta, names); string(got) != string(want) {
+			t.Errorf("names %v: record %q, want %q", names, got, want)
+		}
 	}
 }

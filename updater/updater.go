@@ -149,6 +149,9 @@ type Updater struct {
 	// refreshWaiting, when set (by tests), is called once a caller of
 	// refresh is registered with the shared refresh and about to wait.
 	refreshWaiting func()
+	// guessBin names the hash bin a refresh downloads beside targets.json
+	// for the path being looked up (guessSuccinctBin; tests swap it).
+	guessBin func(snapshotMeta map[string]*metadata.MetaFiles, targetPath string) string
 }
 
 // New checks cfg and returns an Updater. It does no network I/O.
@@ -184,7 +187,7 @@ func New(cfg Config) (*Updater, error) {
 	if err := os.MkdirAll(cfg.MetadataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating metadata directory: %w", err)
 	}
-	return &Updater{cfg: cfg}, nil
+	return &Updater{cfg: cfg, guessBin: guessSuccinctBin}, nil
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -217,7 +220,7 @@ func (u *Updater) Refresh(ctx context.Context) error {
 		_, err := u.loadDiskEpoch(ctx, true)
 		return err
 	}
-	_, err := u.refresh(ctx)
+	_, err := u.refresh(ctx, "")
 	return err
 }
 
@@ -225,13 +228,16 @@ func (u *Updater) Refresh(ctx context.Context) error {
 // runs. It runs detached from the callers' contexts, under its own
 // timeout, so that one caller giving up (a pip that hangs up on the
 // proxy) does not fail the refresh for the others; each caller stops
-// waiting when its own ctx is done.
-func (u *Updater) refresh(ctx context.Context) (*epoch, error) {
+// waiting when its own ctx is done. hint, if not "", is the target path
+// the caller looks up next: the refresh that starts fetches its hash bin
+// beside targets.json (see tufRefresh.hint); callers that join a running
+// refresh do not change what it fetches.
+func (u *Updater) refresh(ctx context.Context, hint string) (*epoch, error) {
 	detached := context.WithoutCancel(ctx)
 	ch := u.sf.DoChan("\x00refresh", func() (any, error) {
 		rctx, cancel := context.WithTimeout(detached, u.cfg.RefreshTimeout)
 		defer cancel()
-		e, err := u.newOnlineEpoch(rctx)
+		e, err := u.newOnlineEpoch(rctx, hint)
 		if err != nil {
 			return nil, err
 		}
@@ -254,8 +260,9 @@ func (u *Updater) refresh(ctx context.Context) (*epoch, error) {
 	}
 }
 
-// current returns an epoch that may be used now, building one if needed.
-func (u *Updater) current(ctx context.Context) (*epoch, error) {
+// current returns an epoch that may be used now, building one if needed
+// (hint as for refresh).
+func (u *Updater) current(ctx context.Context, hint string) (*epoch, error) {
 	now := u.cfg.Now()
 	u.mu.Lock()
 	e := u.cur
@@ -273,7 +280,7 @@ func (u *Updater) current(ctx context.Context) (*epoch, error) {
 			u.cfg.Logger.Debug("cached metadata not reusable, refreshing", "reason", err)
 		}
 	}
-	return u.refresh(ctx)
+	return u.refresh(ctx, hint)
 }
 
 // Target returns what the repository signed for targetPath. Errors:
@@ -284,7 +291,7 @@ func (u *Updater) Target(ctx context.Context, targetPath string) (TargetInfo, er
 	if err := ValidTargetPath(targetPath); err != nil {
 		return TargetInfo{}, fmt.Errorf("%q: %w: %v", targetPath, ErrNotSigned, err)
 	}
-	e, err := u.current(ctx)
+	e, err := u.current(ctx, targetPath)
 	if err != nil {
 		return TargetInfo{}, err
 	}
@@ -294,7 +301,7 @@ func (u *Updater) Target(ctx context.Context, targetPath string) (TargetInfo, er
 		// The disk epoch could not answer (a bin not cached or out of
 		// date): do the full workflow once.
 		u.cfg.Logger.Debug("cached metadata incomplete, refreshing", "reason", err)
-		if e, err = u.refresh(ctx); err != nil {
+		if e, err = u.refresh(ctx, targetPath); err != nil {
 			return TargetInfo{}, err
 		}
 		ti, err = e.lookup(ctx, targetPath)
@@ -335,7 +342,7 @@ func (u *Updater) TrustedTarget(ctx context.Context, targetPath string) (ti Targ
 // Status describes the trusted metadata of the current epoch, building
 // one if there is none.
 func (u *Updater) Status(ctx context.Context) (Status, error) {
-	e, err := u.current(ctx)
+	e, err := u.current(ctx, "")
 	if err != nil {
 		return Status{}, err
 	}
@@ -412,7 +419,7 @@ func rootVersion(b []byte) int64 {
 	return m.Signed.Version
 }
 
-func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
+func (u *Updater) newOnlineEpoch(ctx context.Context, hint string) (*epoch, error) {
 	if u.cfg.Lock != nil {
 		unlock, err := u.cfg.Lock(ctx)
 		if err != nil {
@@ -436,13 +443,15 @@ func (u *Updater) newOnlineEpoch(ctx context.Context) (*epoch, error) {
 		}
 		return nil, fmt.Errorf("starting TUF client: %w", err)
 	}
+	tr.hint, tr.guessBin = hint, u.guessBin
+	tr.binPath = func(role string) string { return delegatedPath(u.cfg, role) }
 	tu, err := tr.run()
 	if err != nil {
 		return nil, classify(err, failedRole(err, tr.trusted, f.role()))
 	}
-	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now, verified: map[[2]string]bool{}}
+	e := &epoch{tuf: tu, fetcher: f, cfg: u.cfg, refreshedAt: now, verified: map[[2]string]bool{}, predownloaded: tu.predownloaded}
 	e.status = statusOf(tu.GetTrustedMetadataSet(), u.cfg.MetadataURL, now, "network")
-	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now); err != nil {
+	if err := writeDiskState(u.cfg.MetadataDir, tu.GetTrustedMetadataSet(), now, tu.snapshotNames); err != nil {
 		u.cfg.Logger.Warn("could not record refresh state", "err", err)
 	}
 	f.setContext(nil)
