@@ -90,7 +90,7 @@ func main() {
 	flag.DurationVar(&o.loadDur, "load", 0, "duration of each load test (default 10s, quick 3s)")
 	flag.BoolVar(&o.pip, "pip", true, "run the pip cases (needs python3 -m pip; off with -quick)")
 	flag.DurationVar(&o.delay, "delay", 25*time.Millisecond, "delay the far-away server adds to every answer")
-	flag.IntVar(&o.binTargets, "bin-targets", 0, "phantom targets per bin in the far-away PyPI-shaped repository (default 200, quick 10; PyPI has ~900)")
+	flag.IntVar(&o.binTargets, "bin-targets", 0, "phantom targets per bin in the far-away PyPI-shaped repository (default 600, PyPI's size, ≈10 million targets; quick 10)")
 	flag.BoolVar(&o.farOnly, "far-only", false, "run only the far-away section (rows F1-F6)")
 	flag.StringVar(&o.baseline, "baseline", "", "a tufpip binary (e.g. built from main) whose cold proxy (F1) and cold get (F3, item 1) are also timed, side by side in the same run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
@@ -111,7 +111,7 @@ func main() {
 	}
 	def(&o.runs, 10, 5)
 	def(&o.phantoms, 450_000, 30_000)
-	def(&o.binTargets, 200, 10)
+	def(&o.binTargets, 600, 10)
 	o.projects = 50
 	if o.bigMiB == 0 {
 		o.bigMiB = 1024
