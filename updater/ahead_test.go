@@ -420,3 +420,44 @@ func TestRootRotationRefetchesTimestamp(t *testing.T) {
 		t.Fatalf("requests %v: want timestamp.json beside the first probe and again after the last", ev)
 	}
 }
+
+// Verified roles are written in the background while the next download
+// runs, but a failed write still ends the refresh with that role's
+// "saving trusted" error, writes nothing after it and leaves no
+// temporary file. A directory where timestamp.json goes makes the write
+// fail even for root.
+func TestFailedSaveEndsRefresh(t *testing.T) {
+	r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(t.TempDir(), "repo"), BitLength: 4}, repogen.SyntheticProjects(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, base := newOverlapServer(t, r, nil)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "timestamp.json", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	u := newUpdater(t, base, r.TrustedRoot(), dir)
+	err = u.Refresh(context.Background())
+	var me *updater.MetadataError
+	if err == nil || errors.As(err, &me) || !strings.HasPrefix(err.Error(), "saving trusted timestamp: ") {
+		t.Fatalf("err = %v, want saving trusted timestamp failed (not a verdict on the repository)", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "root.json timestamp.json" {
+		t.Fatalf("metadata directory holds %s, want only root.json (and the obstacle)", got)
+	}
+	// The snapshot was being downloaded while timestamp.json was written;
+	// targets never.
+	for _, e := range srv.log.take() {
+		if strings.Contains(e.path, "targets") {
+			t.Fatalf("requested %s after the failed write", e.path)
+		}
+	}
+}
