@@ -376,6 +376,9 @@ func (e *epoch) preload(targetPath string) {
 	v, err, _ := d.presf.Do(role, func() (any, error) {
 		return d.readRole(role, metadata.TARGETS, top)
 	})
+	if preloaded != nil {
+		preloaded(role, err)
+	}
 	if err != nil {
 		return
 	}
@@ -386,6 +389,10 @@ func (e *epoch) preload(targetPath string) {
 	}
 	e.mu.Unlock()
 }
+
+// preloaded, if set (by tests), is told each bin preload verified and
+// the outcome.
+var preloaded func(role string, err error)
 
 // loadRole is the disk epoch's roleLoader.
 func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[metadata.TargetsType]) (*metadata.Metadata[metadata.TargetsType], bool, error) {
