@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"cmp"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -107,74 +109,213 @@ var errCorruptVersions = errors.New("cached snapshot versions are corrupt")
 // non-positive or non-canonical entry, or a list without the top-level
 // targets role.
 func parseSnapshotVersions(data []byte, wantSnapshot int64) (map[string]*metadata.MetaFiles, error) {
-	corrupt := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", errCorruptVersions, fmt.Sprintf(format, a...))
+	lines, err := versionsLines(data, wantSnapshot)
+	if err != nil {
+		return nil, err
 	}
+	versions := make(map[string]*metadata.MetaFiles, len(lines))
+	for i, line := range lines {
+		name, m, err := parseVersionsEntry(line, i+2)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := versions[name]; dup {
+			return nil, corruptVersions("role %q is listed twice", name)
+		}
+		versions[name] = m
+	}
+	if _, ok := versions[metadata.TARGETS]; !ok {
+		return nil, corruptVersions("no %s entry", metadata.TARGETS)
+	}
+	return versions, nil
+}
+
+func corruptVersions(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errCorruptVersions, fmt.Sprintf(format, a...))
+}
+
+// versionsLines checks the versions file's frame (final line break,
+// header, the snapshot version it names, the line count) and returns its
+// entry lines.
+func versionsLines(data []byte, wantSnapshot int64) ([]string, error) {
 	text, ok := strings.CutSuffix(string(data), "\n")
 	if !ok {
-		return nil, corrupt("no final line break")
+		return nil, corruptVersions("no final line break")
 	}
 	lines := strings.Split(text, "\n")
 	header, ok := strings.CutPrefix(lines[0], versionsHeader)
 	snap, count, ok2 := strings.Cut(header, " ")
 	if !ok || !ok2 {
-		return nil, corrupt("no header")
+		return nil, corruptVersions("no header")
 	}
 	if n, err := strconv.Atoi(count); err != nil || strconv.Itoa(n) != count || n != len(lines)-1 {
-		return nil, corrupt("the header announces %q roles, %d are listed", count, len(lines)-1)
+		return nil, corruptVersions("the header announces %q roles, %d are listed", count, len(lines)-1)
 	}
 	if v, ok := parseVersion(snap); !ok || v != wantSnapshot {
 		return nil, &staleError{reason: fmt.Sprintf("cached snapshot versions are for snapshot %q, the refresh state names %d", snap, wantSnapshot)}
 	}
-	versions := make(map[string]*metadata.MetaFiles, len(lines)-1)
-	for i, line := range lines[1:] {
-		fields := strings.Split(line, " ")
-		if len(fields) < 2 {
-			return nil, corrupt("line %d has no version", i+2)
-		}
-		name, err := url.PathUnescape(fields[0])
-		if err != nil || name == "" || escapeRoleEntry(name) != fields[0] {
-			return nil, corrupt("line %d has a malformed role name", i+2)
-		}
-		n, ok := parseVersion(fields[1])
+	return lines[1:], nil
+}
+
+// parseVersionsEntry reads one entry line (line number n, for messages)
+// and refuses it unless it is exactly what encodeVersionsEntry writes.
+func parseVersionsEntry(line string, n int) (string, *metadata.MetaFiles, error) {
+	fields := strings.Split(line, " ")
+	if len(fields) < 2 {
+		return "", nil, corruptVersions("line %d has no version", n)
+	}
+	name, err := url.PathUnescape(fields[0])
+	if err != nil || name == "" || escapeRoleEntry(name) != fields[0] {
+		return "", nil, corruptVersions("line %d has a malformed role name", n)
+	}
+	v, ok := parseVersion(fields[1])
+	if !ok {
+		return "", nil, corruptVersions("line %d: version %q is not a positive integer", n, fields[1])
+	}
+	m := &metadata.MetaFiles{Version: v}
+	for _, f := range fields[2:] {
+		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return nil, corrupt("line %d: version %q is not a positive integer", i+2, fields[1])
+			return "", nil, corruptVersions("line %d: %q is not key=value", n, f)
 		}
-		m := &metadata.MetaFiles{Version: n}
-		for _, f := range fields[2:] {
-			k, v, ok := strings.Cut(f, "=")
-			if !ok {
-				return nil, corrupt("line %d: %q is not key=value", i+2, f)
+		if k == "length" {
+			if m.Length, ok = parseVersion(v); !ok {
+				return "", nil, corruptVersions("line %d: length %q is not a positive integer", n, v)
 			}
-			if k == "length" {
-				if m.Length, ok = parseVersion(v); !ok {
-					return nil, corrupt("line %d: length %q is not a positive integer", i+2, v)
-				}
-				continue
-			}
-			alg, err := url.QueryUnescape(k)
-			h, herr := hex.DecodeString(v)
-			if err != nil || alg == "" || herr != nil || len(h) == 0 {
-				return nil, corrupt("line %d: malformed hash %q", i+2, f)
-			}
-			if m.Hashes == nil {
-				m.Hashes = metadata.Hashes{}
-			}
-			m.Hashes[alg] = h
+			continue
 		}
-		// One way to write each entry: what parses is what was written.
-		if encodeVersionsEntry(name, m) != line {
-			return nil, corrupt("line %d is not in canonical form", i+2)
+		alg, err := url.QueryUnescape(k)
+		h, herr := hex.DecodeString(v)
+		if err != nil || alg == "" || herr != nil || len(h) == 0 {
+			return "", nil, corruptVersions("line %d: malformed hash %q", n, f)
 		}
-		if _, dup := versions[name]; dup {
-			return nil, corrupt("role %q is listed twice", name)
+		if m.Hashes == nil {
+			m.Hashes = metadata.Hashes{}
 		}
-		versions[name] = m
+		m.Hashes[alg] = h
 	}
-	if _, ok := versions[metadata.TARGETS]; !ok {
-		return nil, corrupt("no %s entry", metadata.TARGETS)
+	// One way to write each entry: what parses is what was written.
+	if encodeVersionsEntry(name, m) != line {
+		return "", nil, corruptVersions("line %d is not in canonical form", n)
 	}
-	return versions, nil
+	return name, m, nil
+}
+
+// snapshotVersions answers, for the disk epoch, what the versions file
+// lists for a role, without parsing all of it: at PyPI's size the file
+// has 16,385 lines and a lookup needs a handful (targets and a bin or
+// two), and the full parse was a quarter of a warm process's CPU.
+//
+// It gives the same answers as parseSnapshotVersions wherever that one
+// accepts the file: openSnapshotVersions checks the frame exactly as it
+// does (header, snapshot version, final line break, line count, so a
+// file cut short is still refused) and, in one pass without allocating,
+// that the entries' role names (unescaped) are in strictly increasing
+// order, the order encodeSnapshotVersions writes them in (names with
+// ".json" appended, as the snapshot's meta keys sort). Strict order makes
+// every name unique, so a role is found by binary search, and the one
+// line found gets parseVersionsEntry's checks in full (canonical form,
+// positive version, hashes), as every line gets them from
+// parseSnapshotVersions. What is left unchecked is only the rest of the
+// lines the lookups never use: a damaged line there cannot change an
+// answer. A file whose names are not in that order (not one
+// encodeSnapshotVersions wrote) is parsed in full, as before.
+type snapshotVersions struct {
+	lines []string                       // entry lines, sorted by role name; nil when full is set
+	full  map[string]*metadata.MetaFiles // parseSnapshotVersions's map, for an unsorted file
+	memo  map[string]*metadata.MetaFiles // entries parsed so far
+	mu    sync.Mutex
+}
+
+func openSnapshotVersions(data []byte, wantSnapshot int64) (*snapshotVersions, error) {
+	lines, err := versionsLines(data, wantSnapshot)
+	if err != nil {
+		return nil, err
+	}
+	sv := &snapshotVersions{memo: map[string]*metadata.MetaFiles{}}
+	if versionsSorted(lines) {
+		sv.lines = lines
+	} else if sv.full, err = parseSnapshotVersions(data, wantSnapshot); err != nil {
+		return nil, err
+	}
+	if _, ok, err := sv.lookup(metadata.TARGETS); err != nil || !ok {
+		if err == nil {
+			err = corruptVersions("no %s entry", metadata.TARGETS)
+		}
+		return nil, err
+	}
+	return sv, nil
+}
+
+// versionsSorted reports whether the lines' role names, unescaped, are in
+// strictly increasing order of name+".json".
+func versionsSorted(lines []string) bool {
+	var prev string
+	for i, line := range lines {
+		field, _, _ := strings.Cut(line, " ")
+		name, err := url.PathUnescape(field) // no allocation unless escaped
+		if err != nil || name == "" {
+			return false
+		}
+		if i > 0 && compareMetaNames(prev, name) >= 0 {
+			return false
+		}
+		prev = name
+	}
+	return true
+}
+
+// compareMetaNames compares a+".json" with b+".json", without building
+// either.
+func compareMetaNames(a, b string) int {
+	const suffix = ".json"
+	at := func(s string, i int) byte {
+		if i < len(s) {
+			return s[i]
+		}
+		return suffix[i-len(s)]
+	}
+	la, lb := len(a)+len(suffix), len(b)+len(suffix)
+	for i := range min(la, lb) {
+		if c := cmp.Compare(at(a, i), at(b, i)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(la, lb)
+}
+
+// lookup returns the entry for role, or ok false if the file lists none.
+// An error means the line found is damaged.
+func (sv *snapshotVersions) lookup(role string) (*metadata.MetaFiles, bool, error) {
+	if sv.full != nil {
+		m, ok := sv.full[role]
+		return m, ok, nil
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if m, ok := sv.memo[role]; ok {
+		return m, true, nil
+	}
+	i, found := slices.BinarySearchFunc(sv.lines, role, func(line, role string) int {
+		field, _, _ := strings.Cut(line, " ")
+		name, err := url.PathUnescape(field)
+		if err != nil {
+			name = field // cannot happen: versionsSorted unescaped every name
+		}
+		return compareMetaNames(name, role)
+	})
+	if !found {
+		return nil, false, nil
+	}
+	name, m, err := parseVersionsEntry(sv.lines[i], i+2)
+	if err != nil {
+		return nil, false, err
+	}
+	if name != role {
+		return nil, false, corruptVersions("line %d does not name %q", i+2, role) // cannot happen
+	}
+	sv.memo[role] = m
+	return m, true, nil
 }
 
 // parseVersion accepts a TUF version as strconv.FormatInt writes it: a

@@ -153,6 +153,7 @@ func (e *epoch) predownload(ctx context.Context, targetPath string) {
 
 func (e *epoch) lookup(ctx context.Context, targetPath string) (TargetInfo, error) {
 	e.predownload(ctx, targetPath)
+	e.preload(targetPath)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.cfg.Now()
@@ -268,8 +269,9 @@ func writeAtomic(path string, data []byte) error {
 type diskEpoch struct {
 	cfg      Config
 	root     *metadata.Metadata[metadata.RootType]
-	versions map[string]*metadata.MetaFiles
-	roles    map[string]*metadata.Metadata[metadata.TargetsType]
+	versions *snapshotVersions
+	roles    map[string]*metadata.Metadata[metadata.TargetsType] // under epoch.mu
+	presf    singleflight.Group
 }
 
 func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error) {
@@ -320,7 +322,7 @@ func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading cached snapshot versions: %w", err)
 	}
-	versions, err := parseSnapshotVersions(vdata, st.Status.Roles["snapshot"].Version)
+	versions, err := openSnapshotVersions(vdata, st.Status.Roles["snapshot"].Version)
 	if err != nil {
 		return nil, err
 	}
@@ -336,27 +338,101 @@ func (u *Updater) loadDiskEpoch(_ context.Context, offline bool) (*epoch, error)
 	return e, nil
 }
 
+// preload verifies, without holding mu, the hash bin the disk epoch's
+// top-level targets assigns targetPath to, when an earlier lookup loaded
+// that targets role and no lookup has loaded the bin, so that lookups of
+// different bins (tufpip verify's, the proxy's) verify them side by side
+// on the machine's cores instead of one after another under mu. Only
+// where the work runs changes: readRole makes every check loadRole makes,
+// against the same delegator (the epoch's one top-level targets), and the
+// bin and the (targets, bin) pair it was verified for are recorded under
+// mu as loadRole and walkDelegations record them; the walk that follows
+// still checks expiry at its own now and reads the target. A failure is
+// left for the walk to meet (and report) again.
+func (e *epoch) preload(targetPath string) {
+	d := e.disk
+	if d == nil {
+		return
+	}
+	e.mu.Lock()
+	top, ok := d.roles[metadata.TARGETS]
+	e.mu.Unlock()
+	if !ok || top.Signed.Delegations == nil {
+		return // the first lookup loads targets under mu
+	}
+	if _, direct := top.Signed.Targets[targetPath]; direct {
+		return
+	}
+	roles := rolesForTarget(top.Signed.Delegations, targetPath)
+	if len(roles) == 0 {
+		return
+	}
+	role := roles[0].Name
+	e.mu.Lock()
+	_, loaded := d.roles[role]
+	e.mu.Unlock()
+	if loaded {
+		return
+	}
+	v, err, _ := d.presf.Do(role, func() (any, error) {
+		return d.readRole(role, metadata.TARGETS, top)
+	})
+	if preloaded != nil {
+		preloaded(role, err)
+	}
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	if _, loaded := d.roles[role]; !loaded {
+		d.roles[role] = v.(*metadata.Metadata[metadata.TargetsType])
+		e.verified[[2]string{metadata.TARGETS, role}] = true
+	}
+	e.mu.Unlock()
+}
+
+// preloaded, if set (by tests), is told each bin preload verified and
+// the outcome.
+var preloaded func(role string, err error)
+
 // loadRole is the disk epoch's roleLoader.
 func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[metadata.TargetsType]) (*metadata.Metadata[metadata.TargetsType], bool, error) {
 	if md, ok := d.roles[name]; ok {
 		return md, false, nil
 	}
-	want, ok := d.versions[name]
+	md, err := d.readRole(name, parent, parentMD)
+	if err != nil {
+		return nil, false, err
+	}
+	d.roles[name] = md
+	return md, true, nil
+}
+
+// readRole reads role name's file from the metadata directory and verifies
+// it as delegated by parent (parentMD; nil for root): spec_version, the
+// length, hashes and version the recorded snapshot lists, and parent's
+// keys and threshold. It changes nothing in d, so it may run outside the
+// epoch's lock (preload).
+func (d *diskEpoch) readRole(name, parent string, parentMD *metadata.Metadata[metadata.TargetsType]) (*metadata.Metadata[metadata.TargetsType], error) {
+	want, ok, err := d.versions.lookup(name)
+	if err != nil {
+		return nil, &staleError{reason: "cached snapshot versions are damaged", err: err}
+	}
 	if !ok {
-		return nil, false, &staleError{reason: fmt.Sprintf("role %s is not in the cached snapshot versions", name)}
+		return nil, &staleError{reason: fmt.Sprintf("role %s is not in the cached snapshot versions", name)}
 	}
 	data, err := os.ReadFile(delegatedPath(d.cfg, name))
 	if err != nil {
-		return nil, false, &staleError{reason: fmt.Sprintf("%s not cached", name)}
+		return nil, &staleError{reason: fmt.Sprintf("%s not cached", name)}
 	}
 	doc := readTargetsDoc(data)
 	if err := doc.checkSpecVersion(name); err != nil {
-		return nil, false, &staleError{reason: "cached " + name + " has an unsupported spec_version", err: err}
+		return nil, &staleError{reason: "cached " + name + " has an unsupported spec_version", err: err}
 	}
 	// The snapshot's length and hashes, where it gives them, as the online
 	// path checks them.
 	if err := want.VerifyLengthHashes(data); err != nil {
-		return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not match the snapshot: %v", name, err)}
+		return nil, &staleError{reason: fmt.Sprintf("cached %s does not match the snapshot: %v", name, err)}
 	}
 	var delegator any = d.root
 	if parent != metadata.ROOT {
@@ -368,7 +444,7 @@ func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[me
 		// decides and says why.
 		var err error
 		if md, err = guardGoTUF(name, func() (*metadata.Metadata[metadata.TargetsType], error) { return metadata.Targets().FromBytes(data) }); err != nil {
-			return nil, false, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
+			return nil, &staleError{reason: fmt.Sprintf("cached %s unreadable: %v", name, err)}
 		}
 		if parent == metadata.ROOT {
 			err = d.root.VerifyDelegate(name, md)
@@ -376,12 +452,11 @@ func (d *diskEpoch) loadRole(name, parent string, parentMD *metadata.Metadata[me
 			err = parentMD.VerifyDelegate(name, md)
 		}
 		if err != nil {
-			return nil, false, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
+			return nil, &staleError{reason: fmt.Sprintf("cached %s does not verify: %v", name, err)}
 		}
 	}
 	if md.Signed.Version != want.Version {
-		return nil, false, &staleError{reason: fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want.Version)}
+		return nil, &staleError{reason: fmt.Sprintf("cached %s is version %d, snapshot lists %d", name, md.Signed.Version, want.Version)}
 	}
-	d.roles[name] = md
-	return md, true, nil
+	return md, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,41 +205,44 @@ var (
 
 func loadDiskFixture(tb testing.TB) *diskFixture {
 	diskFixtureOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tufpip-fuzz-disk-")
-		if err != nil {
-			diskFixErr = err
-			return
-		}
-		r, err := repogen.Generate(repogen.Options{Dir: filepath.Join(dir, "repo"), BitLength: 2, TUFLayout: repogen.TUFLayoutPEP458Text}, repogen.SyntheticProjects(2))
-		if err != nil {
-			diskFixErr = err
-			return
-		}
-		srv := httptest.NewServer(repogen.NewHandler(r.Dir()))
-		defer srv.Close()
-		fx := &diskFixture{dir: filepath.Join(dir, "meta"), truth: map[string]TargetInfo{}, now: time.Now()}
-		u, err := New(Config{MetadataURL: srv.URL + "/metadata/", MetadataDir: fx.dir, BootstrapRoot: r.TrustedRoot(), Now: func() time.Time { return fx.now }})
-		if err != nil {
-			diskFixErr = err
-			return
-		}
-		for p := range r.Targets() {
-			ti, err := u.Target(context.Background(), p)
-			if err != nil {
-				diskFixErr = err
-				return
-			}
-			fx.truth[p] = ti
-		}
-		if fx.state, err = os.ReadFile(filepath.Join(fx.dir, stateFile)); err == nil {
-			fx.vers, err = os.ReadFile(filepath.Join(fx.dir, versionsFile))
-		}
-		diskFix, diskFixErr = fx, err
+		diskFix, diskFixErr = buildDiskFixture(repogen.Options{BitLength: 2, TUFLayout: repogen.TUFLayoutPEP458Text})
 	})
 	if diskFixErr != nil {
 		tb.Fatalf("building the metadata directory: %v", diskFixErr)
 	}
 	return diskFix
+}
+
+// buildDiskFixture generates a repository with opts (Dir set here) and
+// builds a diskFixture from it.
+func buildDiskFixture(opts repogen.Options) (*diskFixture, error) {
+	dir, err := os.MkdirTemp("", "tufpip-fuzz-disk-")
+	if err != nil {
+		return nil, err
+	}
+	opts.Dir = filepath.Join(dir, "repo")
+	r, err := repogen.Generate(opts, repogen.SyntheticProjects(2))
+	if err != nil {
+		return nil, err
+	}
+	srv := httptest.NewServer(repogen.NewHandler(r.Dir()))
+	defer srv.Close()
+	fx := &diskFixture{dir: filepath.Join(dir, "meta"), truth: map[string]TargetInfo{}, now: time.Now()}
+	u, err := New(Config{MetadataURL: srv.URL + "/metadata/", MetadataDir: fx.dir, BootstrapRoot: r.TrustedRoot(), Now: func() time.Time { return fx.now }})
+	if err != nil {
+		return nil, err
+	}
+	for p := range r.Targets() {
+		ti, err := u.Target(context.Background(), p)
+		if err != nil {
+			return nil, err
+		}
+		fx.truth[p] = ti
+	}
+	if fx.state, err = os.ReadFile(filepath.Join(fx.dir, stateFile)); err == nil {
+		fx.vers, err = os.ReadFile(filepath.Join(fx.dir, versionsFile))
+	}
+	return fx, err
 }
 
 // FuzzDiskEpoch writes fuzzed freshness records next to genuine,
@@ -388,6 +392,69 @@ func FuzzGoTUFSnapshotBytes(f *testing.F) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("goTUFSnapshotBytes = %s\ncjson              = %s", got, want)
+		}
+	})
+}
+
+// FuzzOpenSnapshotVersions: the disk epoch's lazy reader of the versions
+// file agrees with the full parser. Where parseSnapshotVersions accepts a
+// file, openSnapshotVersions accepts it and answers every role exactly as
+// the parsed map does (and names it does not list as absent); wherever it
+// answers at all, the entry is a line of the file in canonical form with
+// a positive version; a file cut short is refused.
+func FuzzOpenSnapshotVersions(f *testing.F) {
+	valid := encodeSnapshotVersions(7, map[string]*metadata.MetaFiles{
+		"targets.json": {Version: 2}, "bins-0.json": {Version: 5}, "bins-1.json": {Version: 12}, "odd name\n=.json": {Version: 1},
+		"a.json": {Version: 1}, "a-b.json": {Version: 2}, "a.b.json": {Version: 4},
+		"role.json": {Version: 3, Length: 1234, Hashes: metadata.Hashes{"sha256": {0xab, 0xcd}, "sha512": {0x01}}},
+	}, nil)
+	f.Add(valid, int64(7), "bins-1")
+	f.Add(valid, int64(7), "a-b")
+	f.Add(valid[:len(valid)-3], int64(7), "bins-1")
+	f.Add([]byte("snapshot 7 2\nbins-0 1\ntargets 2\n"), int64(7), "bins-0")
+	f.Add([]byte("snapshot 7 2\ntargets 2\nbins-0 1\n"), int64(7), "bins-0") // unsorted: parsed in full
+	f.Add([]byte("snapshot 7 3\nbins-0 01\nbins-1 1\ntargets 2\n"), int64(7), "bins-1")
+	f.Add([]byte("snapshot 7 3\nbins-0 01\nbins-1 1\ntargets 2\n"), int64(7), "bins-0")
+	f.Add([]byte("snapshot 7 2\ntargets 2\ntargets 3\n"), int64(7), "targets")
+	f.Fuzz(func(t *testing.T, data []byte, want int64, role string) {
+		full, ferr := parseSnapshotVersions(data, want)
+		sv, err := openSnapshotVersions(data, want)
+		if ferr == nil {
+			if err != nil {
+				t.Fatalf("%q: full parse accepts, lazy refuses: %v", data, err)
+			}
+			for name, m := range full {
+				got, ok, err := sv.lookup(name)
+				if err != nil || !ok || !reflect.DeepEqual(got, m) {
+					t.Fatalf("%q: lookup(%q) = %+v, %v, %v; want %+v", data, name, got, ok, err, m)
+				}
+			}
+			if _, listed := full[role]; !listed {
+				if got, ok, err := sv.lookup(role); ok || err != nil {
+					t.Fatalf("%q: lookup(%q) of an unlisted role = %+v, %v, %v", data, role, got, ok, err)
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+		lines := strings.Split(string(data), "\n")
+		for _, name := range []string{role, "targets"} {
+			m, ok, err := sv.lookup(name)
+			if err != nil || !ok {
+				if name == "targets" {
+					t.Fatalf("%q: accepted, but targets: %v, %v", data, ok, err)
+				}
+				continue
+			}
+			if m.Version < 1 || !slices.Contains(lines, encodeVersionsEntry(name, m)) {
+				t.Fatalf("%q: lookup(%q) = %+v, not a canonical line of the file", data, name, m)
+			}
+		}
+		if n := len(data) - 1; n > 0 {
+			if _, err := openSnapshotVersions(data[:n], want); err == nil {
+				t.Fatalf("%q: accepted cut short", data)
+			}
 		}
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -349,7 +348,44 @@ func (p *canonParser) common(key string, typ, spec *string, version *int64, expi
 type canonParser struct {
 	s string
 	i int
+	// arena is where digests are decoded: one allocation for many
+	// (a bin has hundreds), each digest a slice capped at its length.
+	arena []byte
 }
+
+// hex is decodeHex(h), into p.arena.
+func (p *canonParser) hex(h string) ([]byte, bool) {
+	n := len(h) / 2
+	if len(h)%2 != 0 || n == 0 || n > 256 {
+		return decodeHex(h)
+	}
+	if n > len(p.arena) {
+		p.arena = make([]byte, 4096)
+	}
+	b := p.arena[:n:n]
+	for i := range n {
+		hi, lo := unhex[h[2*i]], unhex[h[2*i+1]]
+		if hi|lo > 0x0f {
+			return nil, false
+		}
+		b[i] = hi<<4 | lo
+	}
+	p.arena = p.arena[n:]
+	return b, true
+}
+
+// unhex is each byte's value as a hex digit, either case, as encoding/hex
+// reads it; 0xff for a byte that is not one.
+var unhex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+		t[strings.ToUpper(string(c))[0]] = byte(i)
+	}
+	return t
+}()
 
 func (p *canonParser) byte(b byte) bool {
 	if p.i < len(p.s) && p.s[p.i] == b {
@@ -453,7 +489,7 @@ func (p *canonParser) hashes() (metadata.Hashes, error) {
 		if err != nil {
 			return errFallback
 		}
-		b, ok := decodeHex(v)
+		b, ok := p.hex(v)
 		if !ok {
 			return errFallback
 		}
@@ -611,7 +647,13 @@ func appendMetaFile(dst []byte, mf *metadata.MetaFiles) ([]byte, bool) {
 func appendHashes(dst []byte, h metadata.Hashes) ([]byte, bool) {
 	var ok bool
 	dst = append(dst, `"hashes":{`...)
-	for j, alg := range slices.Sorted(maps.Keys(h)) {
+	var buf [4]string
+	algs := buf[:0]
+	for alg := range h {
+		algs = append(algs, alg)
+	}
+	slices.Sort(algs)
+	for j, alg := range algs {
 		if j > 0 {
 			dst = append(dst, ',')
 		}
@@ -785,6 +827,9 @@ type canonicalizer struct {
 	depth int
 	// top is the outermost object's members, with offsets into out.
 	top []member
+	// stack holds the members of the objects being read, innermost last:
+	// one array for the whole document instead of a slice per object.
+	stack []member
 	// mapAt, if not nil, is the key path from the outermost object to the
 	// one object whose keys may have upper-case letters: a map (such as a
 	// targets role's "targets", keyed by path), which encoding/json fills
@@ -954,6 +999,8 @@ func (c *canonicalizer) object(i int) (int, error) {
 		c.out = append(c.out, '}')
 		return i + 1, nil
 	}
+	mark := len(c.stack)
+	defer func() { c.stack = c.stack[:mark] }()
 	members, sorted, i, err := c.members(i)
 	if err != nil {
 		return 0, err
@@ -965,7 +1012,7 @@ func (c *canonicalizer) object(i int) (int, error) {
 	}
 	c.out = append(c.out, '}')
 	if outermost {
-		c.top = members
+		c.top = slices.Clone(members)
 	}
 	return i, nil
 }
@@ -974,30 +1021,34 @@ func (c *canonicalizer) object(i int) (int, error) {
 // separated, in input order, and returns them with the index after the
 // closing '}'. sorted reports whether they came in key order; a key equal
 // to the one before it is refused here, one further back by sortMembers.
+// The members are pushed on c.stack (the caller pops them); the slice
+// returned is valid until the next push.
 func (c *canonicalizer) members(i int) (members []member, sorted bool, end int, err error) {
 	sorted = true
+	base := len(c.stack)
 	for more := true; more; {
-		if len(members) > 0 {
+		n := len(c.stack) - base // nested objects have popped theirs
+		if n > 0 {
 			c.out = append(c.out, ',')
 		}
 		var m member
 		if m, i, err = c.member(i); err != nil {
 			return nil, false, 0, err
 		}
-		if n := len(members); n > 0 {
-			switch cmp := bytes.Compare(members[n-1].key, m.key); {
+		if n > 0 {
+			switch cmp := bytes.Compare(c.stack[len(c.stack)-1].key, m.key); {
 			case cmp == 0:
 				return nil, false, 0, errFallback
 			case cmp > 0:
 				sorted = false
 			}
 		}
-		members = append(members, m)
+		c.stack = append(c.stack, m)
 		if more, i, err = c.next(i, '}'); err != nil {
 			return nil, false, 0, err
 		}
 	}
-	return members, sorted, i, nil
+	return c.stack[base:], sorted, i, nil
 }
 
 // member appends `"key":value` for the member at src[i] and returns it

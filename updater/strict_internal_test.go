@@ -6,11 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/tufpip/tufpip/integration/repogen"
 )
 
 func TestCheckSpecVersion(t *testing.T) {
@@ -162,6 +165,145 @@ func TestEncodeSnapshotVersionsNames(t *testing.T) {
 	} {
 		if got := encodeSnapshotVersions(3, meta, names); string(got) != string(want) {
 			t.Errorf("names %v: record %q, want %q", names, got, want)
+		}
+	}
+}
+
+// The disk epoch verifies bins outside its lock (preload) when lookups
+// run side by side: every answer is still the signed one, and a bin
+// whose local copy was tampered with is refused by every lookup that
+// needs it, the first (which loads targets under the lock) or any later
+// one (preloaded), while the other bins answer. PyPI's layout: succinct
+// hash bins delegated by the top-level targets, which preload covers.
+func TestDiskEpochConcurrentLookups(t *testing.T) {
+	fx, err := buildDiskFixture(repogen.Options{BitLength: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(fx.dir)) })
+	dir := filepath.Join(t.TempDir(), "meta")
+	if err := os.CopyFS(dir, os.DirFS(fx.dir)); err != nil {
+		t.Fatal(err)
+	}
+	var bad string
+	for _, ti := range fx.truth {
+		if ti.Role != metadata.TARGETS {
+			bad = ti.Role
+			break
+		}
+	}
+	if bad == "" {
+		t.Fatal("no target in a bin")
+	}
+	path := filepath.Join(dir, "delegated", bad+".json")
+	data, err := os.ReadFile(path)
+	var mu sync.Mutex
+	tried, passed := 0, 0
+	preloaded = func(role string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if role == bad {
+			tried++
+			if err == nil {
+				passed++
+			}
+		}
+	}
+	t.Cleanup(func() { preloaded = nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Still well-formed, so the fast reader reads it; the signature fails.
+	tampered := strings.Replace(string(data), `"length": `, `"length": 1`, 1)
+	if tampered == string(data) {
+		t.Fatal("edit changed nothing")
+	}
+	if err := os.WriteFile(path, []byte(tampered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round > 0 {
+			// Load targets first, so that every lookup below preloads.
+			for p, ti := range fx.truth {
+				if ti.Role != bad {
+					if _, err := u.Target(context.Background(), p); err != nil {
+						t.Fatal(err)
+					}
+					break
+				}
+			}
+		}
+		var wg sync.WaitGroup
+		for p, want := range fx.truth {
+			for range 2 {
+				wg.Go(func() {
+					got, err := u.Target(context.Background(), p)
+					switch {
+					case want.Role == bad && (err == nil || !strings.Contains(err.Error(), "cached "+bad+" does not verify")):
+						t.Errorf("round %d: %s in tampered %s: %+v, %v", round, p, bad, got, err)
+					case want.Role != bad && (err != nil || !reflect.DeepEqual(got, want)):
+						t.Errorf("round %d: %s: %+v, %v; want %+v", round, p, got, err, want)
+					}
+				})
+			}
+		}
+		wg.Wait()
+	}
+	if tried == 0 || passed != 0 {
+		t.Errorf("tampered %s: preload verified it %d times, passed %d; want > 0, 0", bad, tried, passed)
+	}
+}
+
+// A damaged line of the versions file that no lookup needs changes no
+// answer; the damaged line of a bin a lookup needs refuses it.
+func TestDiskEpochDamagedVersionsLine(t *testing.T) {
+	fx := loadDiskFixture(t)
+	var path string
+	var want TargetInfo
+	for p, ti := range fx.truth {
+		if ti.Role != metadata.TARGETS {
+			path, want = p, ti
+			break
+		}
+	}
+	var other string
+	for _, line := range strings.Split(string(fx.vers), "\n")[1:] {
+		if name, _, _ := strings.Cut(line, " "); name != "" && name != want.Role && name != metadata.TARGETS {
+			other = name
+			break
+		}
+	}
+	for _, c := range []struct {
+		role, err string
+	}{{other, ""}, {want.Role, "cached snapshot versions are corrupt: line"}} {
+		dir := filepath.Join(t.TempDir(), "meta")
+		if err := os.CopyFS(dir, os.DirFS(fx.dir)); err != nil {
+			t.Fatal(err)
+		}
+		vers := strings.Replace(string(fx.vers), "\n"+c.role+" ", "\n"+c.role+" 0", 1)
+		if vers == string(fx.vers) {
+			t.Fatal("edit changed nothing")
+		}
+		if _, err := parseSnapshotVersions([]byte(vers), 1); err == nil {
+			t.Fatal("the full parser accepts the damaged file")
+		}
+		if err := os.WriteFile(filepath.Join(dir, versionsFile), []byte(vers), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := u.Target(context.Background(), path)
+		switch {
+		case c.err == "" && (err != nil || !reflect.DeepEqual(got, want)):
+			t.Errorf("%s damaged: %+v, %v; want %+v", c.role, got, err, want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s damaged: err = %v, want one saying %q", c.role, err, c.err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package updater
 import (
 	"bytes"
 	"strconv"
+	"sync"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -132,12 +133,23 @@ func readTargets(data []byte) (*metadata.Metadata[metadata.TargetsType], []byte,
 	if err != nil || signed.Type != metadata.TARGETS {
 		return nil, nil, errFallback
 	}
-	if enc, err := goTUFTargetsBytes(make([]byte, 0, len(signedJSON)), &signed, names); err != nil || !bytes.Equal(enc, signedJSON) {
+	buf := encodeBuffers.Get().(*[]byte)
+	enc, err := goTUFTargetsBytes((*buf)[:0], &signed, names)
+	same := err == nil && bytes.Equal(enc, signedJSON)
+	if cap(enc) <= 1<<20 {
+		*buf = enc[:0]
+		encodeBuffers.Put(buf)
+	}
+	if !same {
 		return nil, nil, errFallback
 	}
 	// The empty maps go-tuf's decoding leaves.
 	return &metadata.Metadata[metadata.TargetsType]{Signed: signed, Signatures: sigs, UnrecognizedFields: map[string]any{}}, signedJSON, nil
 }
+
+// encodeBuffers hold goTUFTargetsBytes's output between uses: it is only
+// compared, never kept, and a lookup of many bins needs one per bin.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // parseTargetsSigned reads the canonical signed part of a targets role of
 // the plain kind (see above), members in any order, each at most once, and
@@ -159,11 +171,15 @@ func parseTargetsSigned(src []byte) (metadata.TargetsType, []string, error) {
 	return s, names, nil
 }
 
-// targets reads the targets object.
+// targets reads the targets object. Every entry gets the empty
+// UnrecognizedFields map go-tuf's decoding leaves; they share one (a bin
+// has hundreds of entries), which nothing writes to: go-tuf only fills it
+// while decoding, into maps of its own, and reads it to encode.
 func (p *canonParser) targets() (map[string]*metadata.TargetFiles, []string, error) {
+	none := map[string]any{}
 	return entries(p, `"length":`, func(name string, tf *metadata.TargetFiles) error {
 		tf.Path = name
-		tf.UnrecognizedFields = map[string]any{}
+		tf.UnrecognizedFields = none
 		return p.targetFile(tf)
 	})
 }

@@ -340,3 +340,79 @@ func TestRequirementsUnverifiedSources(t *testing.T) {
 		t.Errorf("stderr = %q, want nothing", errOut)
 	}
 }
+
+// Warm verify reads the bins and the snapshot's versions from the
+// metadata directory (concurrently, and only the entries it needs): a
+// tampered copy of either is still refused, naming what is wrong, and
+// offline (no refresh to repair it) the file is not passed.
+func TestVerifyTamperedLocalMetadata(t *testing.T) {
+	tr := newTestRepo(t, repogen.Options{BitLength: 4}, verifyProjects()...)
+	dir := t.TempDir()
+	for _, f := range []string{alphaWheel, alphaSdist, betaWheel} {
+		tr.copyFile(f, dir)
+	}
+	code, out, errOut := tr.run("verify", dir) // caches the bins
+	wantCode(t, code, 0, out, errOut)
+	metas, err := filepath.Glob(filepath.Join(tr.home, "state", "repositories", "*", "metadata"))
+	if err != nil || len(metas) != 1 {
+		t.Fatalf("metadata directory: %v, %v", metas, err)
+	}
+	meta := metas[0]
+	bin := tr.repo.BinFor(tr.file(betaWheel).Path)
+	binPath := filepath.Join(meta, "delegated", bin+".json")
+	versionsPath := filepath.Join(meta, ".tufpip-snapshot-versions")
+	origBin, err := os.ReadFile(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origVersions, err := os.ReadFile(versionsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := tr.file(betaWheel)
+	for _, c := range []struct {
+		name           string
+		binData, vData []byte
+		want           string
+	}{
+		{"bin: signed length changed",
+			[]byte(strings.Replace(string(origBin), fmt.Sprintf(`"length": %d`, target.Length), fmt.Sprintf(`"length": %d`, target.Length+1), 1)),
+			origVersions, "cached metadata cannot answer: cached " + bin + " does not verify"},
+		{"bin: cut short", origBin[:len(origBin)/2], origVersions, "cached metadata cannot answer: cached " + bin + " unreadable"},
+		{"versions: another version for the bin", nil,
+			[]byte(strings.Replace(string(origVersions), "\n"+bin+" 1\n", "\n"+bin+" 2\n", 1)),
+			"cached " + bin + " is version 1, snapshot lists 2"},
+		{"versions: the bin's line damaged", nil,
+			[]byte(strings.Replace(string(origVersions), "\n"+bin+" 1\n", "\n"+bin+" 01\n", 1)),
+			"cached snapshot versions are corrupt: line"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, v := c.binData, c.vData
+			if b == nil {
+				b = origBin
+			}
+			if v == nil {
+				v = origVersions
+			}
+			if string(b) == string(origBin) && string(v) == string(origVersions) {
+				t.Fatal("the edit changed nothing")
+			}
+			if err := os.WriteFile(binPath, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(versionsPath, v, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				os.WriteFile(binPath, origBin, 0o600)
+				os.WriteFile(versionsPath, origVersions, 0o600)
+			})
+			code, out, errOut := tr.run("--offline", "verify", dir)
+			wantCode(t, code, exitUsage, out, errOut)
+			wantContains(t, "stdout", out, "ok      "+alphaWheel+"\n", "FAILED  "+betaWheel+": not checked: offline: ", c.want)
+		})
+	}
+	// Restored, it verifies again.
+	code, out, errOut = tr.run("--offline", "verify", dir)
+	wantCode(t, code, 0, out, errOut)
+}
