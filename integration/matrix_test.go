@@ -906,6 +906,13 @@ func renderCell(row *matrixRow, col string) string {
 }
 
 func mdEscape(s string) string {
+	// An asterisk outside a code span would start emphasis (map
+	// patterns such as */*/*/lib-* are quoted in cells).
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = strings.ReplaceAll(parts[i], "*", `\*`)
+	}
+	s = strings.Join(parts, "`")
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "\x00", `\x00`)
 	s = strings.ReplaceAll(s, "\u202e", `\u202e`)
