@@ -562,8 +562,13 @@ func TestTeamTLS(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(p.Log(), "reloaded the TLS certificate") {
-		t.Errorf("no log line for the reload:\n%s", p.Log())
+	// The proxy logs the reload after swapping the certificate, and the
+	// log reaches the test through a pipe: wait for it too.
+	for !strings.Contains(p.Log(), "reloaded the TLS certificate") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for the reload:\n%s", p.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	for path, want := range map[string]string{"/-/readyz": "ready\n", "/-/healthz": "ok\n"} {
