@@ -131,10 +131,7 @@ func TestDiskEpochChecksSnapshotLengthAndHashes(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, versionsFile), encodeSnapshotVersions(snap, meta, nil), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
-			if err != nil {
-				t.Fatal(err)
-			}
+			u := offlineUpdater(t, dir, fx.now)
 			got, err := u.Target(context.Background(), path)
 			switch {
 			case c.err == "" && (err != nil || got.Length != want.Length):
@@ -222,10 +219,7 @@ func TestDiskEpochConcurrentLookups(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := range 3 {
-		u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := offlineUpdater(t, dir, fx.now)
 		if round > 0 {
 			// Load targets first, so that every lookup below preloads.
 			for p, ti := range fx.truth {
@@ -294,10 +288,7 @@ func TestDiskEpochDamagedVersionsLine(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, versionsFile), []byte(vers), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return fx.now }})
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := offlineUpdater(t, dir, fx.now)
 		got, err := u.Target(context.Background(), path)
 		switch {
 		case c.err == "" && (err != nil || !reflect.DeepEqual(got, want)):
@@ -306,4 +297,14 @@ func TestDiskEpochDamagedVersionsLine(t *testing.T) {
 			t.Errorf("%s damaged: err = %v, want one saying %q", c.role, err, c.err)
 		}
 	}
+}
+
+// offlineUpdater trusts only what dir holds, at now.
+func offlineUpdater(t *testing.T, dir string, now time.Time) *Updater {
+	t.Helper()
+	u, err := New(Config{MetadataURL: "http://127.0.0.1:1/", MetadataDir: dir, Offline: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
